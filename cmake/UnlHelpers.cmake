@@ -1,0 +1,76 @@
+# Helpers shared by every folder: libraries that reuse the torch precompiled header, and the
+# three kinds of tests (unit, mpi, e2e) with their ctest labels.
+include(GoogleTest)
+
+# One object library compiles <torch/torch.h> once; every torch target reuses that PCH.
+function(unl_add_torch_pch)
+  add_library(unl_torch_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/pch_stub.cpp)
+  target_link_libraries(unl_torch_pch PUBLIC torch)
+  target_precompile_headers(unl_torch_pch PRIVATE ${PROJECT_SOURCE_DIR}/cmake/torch_pch.h)
+endfunction()
+
+# unl_use_torch(target): link LibTorch and reuse the shared precompiled header.
+function(unl_use_torch target)
+  target_link_libraries(${target} PUBLIC torch)
+  target_precompile_headers(${target} REUSE_FROM unl_torch_pch)
+endfunction()
+
+# unl_add_library(name SOURCES ... DEPS ... [TORCH])
+function(unl_add_library name)
+  cmake_parse_arguments(A "TORCH" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${A_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+  target_link_libraries(${name} PUBLIC ${A_DEPS})
+  if(A_TORCH)
+    unl_use_torch(${name})
+  endif()
+endfunction()
+
+# unl_add_unit_test(name SOURCES ... DEPS ... [TORCH]): gtest binary, cases labelled `unit`.
+function(unl_add_unit_test name)
+  cmake_parse_arguments(A "TORCH" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gtest GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE UNL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  if(A_TORCH)
+    unl_use_torch(${name})
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS unit TIMEOUT 300
+                       ENVIRONMENT "OMP_NUM_THREADS=1")
+endfunction()
+
+# unl_add_mpi_test(name SOURCES ... DEPS ... [TORCH] [NP 2 3]): one gtest binary run under
+# mpiexec for each rank count, labelled `mpi`. tests/mpi/mpi_main.cpp agrees pass/fail across ranks.
+function(unl_add_mpi_test name)
+  cmake_parse_arguments(A "TORCH" "" "SOURCES;DEPS;NP" ${ARGN})
+  if(NOT A_NP)
+    set(A_NP 2 3)
+  endif()
+  add_executable(${name} ${A_SOURCES} ${PROJECT_SOURCE_DIR}/tests/mpi/mpi_main.cpp)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gtest MPI::MPI_CXX)
+  target_compile_definitions(${name} PRIVATE UNL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  if(A_TORCH)
+    unl_use_torch(${name})
+  endif()
+  foreach(np IN LISTS A_NP)
+    add_test(NAME ${name}.np${np}
+             COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} --oversubscribe
+                     $<TARGET_FILE:${name}>)
+    set_tests_properties(${name}.np${np} PROPERTIES LABELS mpi TIMEOUT 300
+      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMP_NUM_THREADS=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+  endforeach()
+endfunction()
+
+# unl_add_e2e_test(name SCRIPT file [TIMEOUT s]): a bash script driving the real binary.
+function(unl_add_e2e_test name)
+  cmake_parse_arguments(A "" "SCRIPT;TIMEOUT" "" ${ARGN})
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 600)
+  endif()
+  add_test(NAME ${name} COMMAND bash ${A_SCRIPT} $<TARGET_FILE:unlearn> ${PROJECT_SOURCE_DIR}
+           WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
+  set_tests_properties(${name} PROPERTIES LABELS e2e TIMEOUT ${A_TIMEOUT}
+    ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;MPIEXEC=${MPIEXEC_EXECUTABLE}")
+endfunction()

@@ -1,0 +1,26 @@
+# Build options. NCCL and CUDA default to "auto": ON when found.
+option(UNL_BUILD_TESTS "Build the GoogleTest suites" ON)
+option(UNL_BUILD_BENCH "Build the benchmarks under bench/" ON)
+set(UNL_WITH_NCCL "AUTO" CACHE STRING "Build the NCCL communicator: ON, OFF or AUTO (when found)")
+set(UNL_WITH_CUDA "AUTO" CACHE STRING "Use CUDA tensors: ON, OFF or AUTO (when the LibTorch found has CUDA)")
+set(UNL_SANITIZE "" CACHE STRING "Comma-separated sanitizers, e.g. address,undefined")
+option(UNL_USE_CCACHE "Use ccache when present" ON)
+
+if(UNL_USE_CCACHE)
+  find_program(UNL_CCACHE ccache)
+  if(UNL_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+    set(CMAKE_C_COMPILER_LAUNCHER ${UNL_CCACHE})
+    set(CMAKE_CXX_COMPILER_LAUNCHER ${UNL_CCACHE})
+  endif()
+endif()
+
+if(UNL_SANITIZE)
+  string(REPLACE "," ";" _unl_san "${UNL_SANITIZE}")
+  foreach(s IN LISTS _unl_san)
+    add_compile_options(-fsanitize=${s})
+    add_link_options(-fsanitize=${s})
+  endforeach()
+  add_compile_options(-fno-omit-frame-pointer)
+endif()
+
+add_compile_options(-Wall -Wextra -Wno-unused-parameter)
