@@ -1,0 +1,74 @@
+// Per-sample forgetting metrics: memorisation accuracy (MA), extraction likelihood (EL_n),
+// BLEU-4 of the generated continuation, and perplexity. Pure functions on token sequences plus
+// batched model evaluation (KV-cache greedy / beam decoding).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/causal_lm.h"
+
+namespace unl::unlearn {
+
+/// overlap_n(p, l) = |{g in ngrams_n(p) with multiplicity : g in set(ngrams_n(l))}| / |ngrams_n(l)|;
+/// 0 when l has fewer than n tokens.
+double ngram_overlap(const std::vector<int64_t>& pred, const std::vector<int64_t>& label, int n);
+
+/// NLTK sentence_bleu semantics: one reference, uniform 4-gram weights, no smoothing, brevity
+/// penalty; 0 when any n-gram precision is 0. Tokens are whitespace-separated words.
+double bleu4(const std::vector<std::string>& hypothesis, const std::vector<std::string>& reference);
+std::vector<std::string> split_words(const std::string& text);
+
+struct EvalOptions {
+  int n = 10;                  // EL_n
+  int64_t suffix_start = 150;  // s: EL_n averages over prefixes x_<i for i = s .. T-n (1 = Jang et al.)
+  int64_t prefix_len = 50;     // BLEU: prompt length
+  int64_t gen_len = 50;        // BLEU: continuation length
+  int64_t num_beams = 2;       // BLEU generation beams (official ICU: 2)
+  int64_t batch_size = 16;     // sequences decoded together
+  int64_t pad_token_id = 50256;
+  int64_t eos_token_id = -1;   // -1: generate exactly the requested length
+};
+
+struct SampleMetrics {
+  int64_t id = -1;
+  double ma = 0;     // memorisation accuracy
+  double el = 0;     // EL_n
+  double bleu = 0;   // BLEU-4 of the continuation (needs decoded text; see evaluate_samples)
+  double loss = 0;   // mean token CE of the sequence (for PPL)
+  int64_t tokens = 0;
+};
+
+/// MA of each sequence from one teacher-forced forward (batched).
+std::vector<double> memorization_accuracy(model::CausalLMImpl& model,
+                                          const std::vector<std::vector<int64_t>>& seqs,
+                                          const EvalOptions& options);
+/// EL_n of each sequence with batched KV-cache greedy decoding.
+std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
+                                          const std::vector<std::vector<int64_t>>& seqs,
+                                          const EvalOptions& options);
+/// The textbook EL_n: every prefix decoded alone without a cache (reference for tests/bench).
+std::vector<double> extraction_likelihood_reference(model::CausalLMImpl& model,
+                                                    const std::vector<std::vector<int64_t>>& seqs,
+                                                    const EvalOptions& options);
+
+/// Decodes token ids to text for BLEU (the tokenizer lives in model/, passed in by the caller).
+using DecodeFn = std::function<std::string(const std::vector<int64_t>&)>;
+
+/// All metrics of each sequence (ids are copied through). decode == nullptr: bleu stays 0.
+std::vector<SampleMetrics> evaluate_samples(model::CausalLMImpl& model,
+                                            const std::vector<int64_t>& ids,
+                                            const std::vector<std::vector<int64_t>>& seqs,
+                                            const EvalOptions& options, const DecodeFn& decode);
+
+/// Sum of token CE and token count over sequences (perplexity = exp(sum / count), formed by the
+/// caller after reducing over ranks).
+std::pair<double, int64_t> cross_entropy_sum(model::CausalLMImpl& model,
+                                             const std::vector<std::vector<int64_t>>& seqs,
+                                             int64_t batch_size, int64_t pad_token_id);
+
+}  // namespace unl::unlearn

@@ -1,0 +1,45 @@
+// Iterative refinement: which forget samples stay active after an epoch, and when the job stops.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "unlearn/metrics.h"
+
+namespace unl::unlearn {
+
+struct Thresholds {
+  double ma = 0.5994;    // tau_MA (paper default)
+  double el = 0.0499;    // tau_EL (paper default)
+  double bleu = 0.01;    // a sample with BLEU-4 below this is forgotten (official ICU)
+  bool use_bleu = true;
+  bool use_el = true;
+  bool use_ma = true;
+};
+
+enum class RefinementMode { kRecompute, kPermanent };
+RefinementMode parse_refinement(const std::string& name);  // "recompute" | "permanent"
+
+/// A sample stays active while it is not yet forgotten: forgotten means every enabled per-sample
+/// criterion is below its threshold (BLEU < bleu, EL_n < el, MA < ma).
+bool is_forgotten(const SampleMetrics& m, const Thresholds& t);
+
+/// New active flags. kRecompute: flag = !forgotten for every sample (a sample may come back);
+/// kPermanent: a sample once dropped stays dropped.
+std::vector<uint8_t> update_flags(const std::vector<uint8_t>& previous,
+                                  const std::vector<SampleMetrics>& metrics, const Thresholds& t,
+                                  RefinementMode mode);
+
+enum class StopReason { kContinue, kThresholdsMet, kNoActiveSamples, kMaxEpochs };
+std::string stop_reason_name(StopReason reason);
+
+/// Set-level rule: stop when mean MA < tau_MA and mean EL_n < tau_EL over the whole forget set,
+/// or no sample is active, or epochs_done >= max_epochs (max_epochs <= 0: no cap).
+StopReason stop_rule(const std::vector<SampleMetrics>& all, const std::vector<uint8_t>& flags,
+                     const Thresholds& t, int64_t epochs_done, int64_t max_epochs);
+
+/// Thresholds calibrated from a held-out set the model never saw: mean MA and mean EL_n there.
+Thresholds calibrate_thresholds(const std::vector<SampleMetrics>& heldout, Thresholds base);
+
+}  // namespace unl::unlearn
