@@ -1,0 +1,114 @@
+// Tensor all-reduce and the gradient bucketer.
+#include "comm/tensor_ops.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+
+namespace unl::comm {
+
+DType to_comm_dtype(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat32: return DType::kFloat32;
+    case torch::kFloat64: return DType::kFloat64;
+    case torch::kInt32: return DType::kInt32;
+    case torch::kInt64: return DType::kInt64;
+    case torch::kUInt8: return DType::kUInt8;
+    case torch::kBFloat16: return DType::kBFloat16;
+    case torch::kFloat16: return DType::kFloat16;
+    default: break;
+  }
+  UNL_THROW(std::string("cannot all-reduce tensors of type ") + c10::toString(type),
+            "use float32/float64/bfloat16/float16/int32/int64/uint8 tensors");
+}
+
+void allreduce_tensor(Communicator& comm, torch::Tensor& tensor, ReduceOp op) {
+  UNL_CHECK(tensor.is_contiguous(), "all-reduce of a non-contiguous tensor",
+            "call .contiguous() first (the result must land in the tensor's own storage)");
+  if (comm.size() == 1 || tensor.numel() == 0) return;
+  const bool half = tensor.scalar_type() == torch::kBFloat16 || tensor.scalar_type() == torch::kHalf;
+  if (half && (comm.backend() != "nccl" || !tensor.is_cuda())) {
+    torch::Tensor wide = tensor.to(torch::kFloat32).contiguous();
+    comm.allreduce(wide.data_ptr(), static_cast<size_t>(wide.numel()), DType::kFloat32, op);
+    tensor.copy_(wide);
+    return;
+  }
+  if (tensor.is_cuda() && comm.backend() != "nccl") {
+    torch::Tensor host = tensor.cpu().contiguous();
+    comm.allreduce(host.data_ptr(), static_cast<size_t>(host.numel()), to_comm_dtype(host.scalar_type()), op);
+    tensor.copy_(host);
+    return;
+  }
+  comm.allreduce(tensor.data_ptr(), static_cast<size_t>(tensor.numel()),
+                 to_comm_dtype(tensor.scalar_type()), op);
+}
+
+GradientBucketer::GradientBucketer(std::vector<torch::Tensor> tensors, int64_t bucket_bytes)
+    : tensors_(std::move(tensors)) {
+  UNL_CHECK(bucket_bytes > 0, "bucket size must be positive", "set comm.bucket_mb > 0");
+  // Group by (dtype, device) keeping first-seen order so every rank builds identical buckets.
+  std::vector<std::pair<std::string, std::vector<size_t>>> groups;
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const auto& t = tensors_[i];
+    UNL_CHECK(t.defined(), "bucketer given an undefined tensor at index " + std::to_string(i),
+              "allocate gradients before building the bucketer");
+    const std::string key = std::string(c10::toString(t.scalar_type())) + "@" + t.device().str();
+    auto it = std::find_if(groups.begin(), groups.end(), [&](auto& g) { return g.first == key; });
+    if (it == groups.end()) {
+      groups.push_back({key, {}});
+      it = groups.end() - 1;
+    }
+    it->second.push_back(i);
+  }
+  for (const auto& [key, members] : groups) {
+    Bucket current;
+    int64_t bytes = 0;
+    for (size_t i : members) {
+      const int64_t b = tensors_[i].numel() * static_cast<int64_t>(tensors_[i].element_size());
+      if (!current.members.empty() && bytes + b > bucket_bytes) {
+        buckets_.push_back(std::move(current));
+        current = Bucket{};
+        bytes = 0;
+      }
+      current.members.push_back(i);
+      bytes += b;
+      total_bytes_ += b;
+    }
+    if (!current.members.empty()) buckets_.push_back(std::move(current));
+  }
+  for (auto& bucket : buckets_) {
+    int64_t n = 0;
+    for (size_t i : bucket.members) n += tensors_[i].numel();
+    bucket.flat = torch::empty({n}, tensors_[bucket.members[0]].options());
+  }
+}
+
+void GradientBucketer::allreduce(Communicator& comm, const std::vector<torch::Tensor>& tensors,
+                                 double scale) {
+  UNL_CHECK(tensors.size() == tensors_.size(),
+            "bucketer built for " + std::to_string(tensors_.size()) + " tensors got " +
+                std::to_string(tensors.size()),
+            "this is a bug: the parameter list changed after the bucketer was built");
+  torch::NoGradGuard no_grad;
+  for (auto& bucket : buckets_) {
+    int64_t offset = 0;
+    for (size_t i : bucket.members) {
+      const int64_t n = tensors_[i].numel();
+      UNL_CHECK(tensors[i].defined() && tensors[i].numel() == n,
+                "tensor " + std::to_string(i) + " does not match the bucket layout",
+                "every rank must allocate all gradients (zeros where it had no work)");
+      bucket.flat.narrow(0, offset, n).copy_(tensors[i].reshape({-1}));
+      offset += n;
+    }
+    allreduce_tensor(comm, bucket.flat, ReduceOp::kSum);
+    if (scale != 1.0) bucket.flat.mul_(scale);
+    offset = 0;
+    for (size_t i : bucket.members) {
+      const int64_t n = tensors_[i].numel();
+      tensors[i].copy_(bucket.flat.narrow(0, offset, n).view(tensors[i].sizes()));
+      offset += n;
+    }
+  }
+}
+
+}  // namespace unl::comm
