@@ -20,6 +20,16 @@ struct GenerateOptions {
 torch::Tensor generate(CausalLMImpl& model, const torch::Tensor& input_ids,
                        const torch::Tensor& attention_mask, const GenerateOptions& options);
 
+/// Beam search for any num_beams >= 1 (generate() uses it when num_beams > 1; num_beams = 1 here is
+/// beam search, which differs from greedy only when a beam ends in EOS). HF semantics
+/// (transformers >= 4.36 BeamSearchScorer, early_stopping = false): 2 * num_beams candidates a
+/// step, EOS candidates ranked below num_beams ignored, finished hypotheses scored
+/// sum logprob / generated_len^length_penalty (EOS counted), a row stops when its worst kept
+/// hypothesis beats the best running score / cur_len^length_penalty; returns the best hypothesis,
+/// then EOS, then pad.
+torch::Tensor beam_search(CausalLMImpl& model, const torch::Tensor& input_ids,
+                          const torch::Tensor& attention_mask, const GenerateOptions& options);
+
 /// The textbook reference: greedy decoding that re-runs the whole prefix every token (no cache).
 torch::Tensor greedy_uncached(CausalLMImpl& model, const torch::Tensor& input_ids,
                               const torch::Tensor& attention_mask, const GenerateOptions& options);
