@@ -65,6 +65,9 @@ class SafetensorsModel {
   std::map<std::string, size_t> owner_;  // tensor name -> index into files_
 };
 
+/// Every tensor of one file in its stored dtype (BOOL as kBool), sorted by name.
+std::vector<std::pair<std::string, torch::Tensor>> read_safetensors(const std::string& path);
+
 /// Write tensors (any device; copied to CPU contiguous) as one safetensors file, atomically
 /// (temp file + fsync + rename). Names sorted; data aligned as the reference writer does.
 void write_safetensors(const std::string& path,
