@@ -33,6 +33,7 @@ struct MethodWeights {
   double learn = 0.5;    // w_lrn
   double kl = 1.0;       // w_kl
   double npo_beta = 0.1; // NPO
+  double retain = 1.0;   // GradDiff: weight of the descent term on retain rows (TOFU uses 1)
 };
 
 class Method {
@@ -52,6 +53,13 @@ class Method {
 };
 
 /// "icu" | "ga" | "graddiff" | "npo"; throws unl::UsageError naming the accepted values.
+///   icu:      L = -w_fgt CE(forget) + w_lrn CE(neighbour) + w_kl KL(theta0 || theta on neighbours)
+///   ga:       L = -w_fgt CE(forget)                                   (Jang et al.)
+///   graddiff: L = -w_fgt CE(forget) + retain CE(neighbour rows = retain rows)
+///   npo:      L = (2/beta) mean_seq softplus(beta (log pi_theta(x) - log pi_ref(x)))  (Zhang et al.)
+/// Term names reported in StepLoss::terms: "loss", "forget_ce", and per method "neighbour_ce",
+/// "kl", "npo". count() keys (always all present, 0 without rows): "forget_tokens",
+/// "neighbour_tokens" (icu, graddiff), "forget_sequences" (npo).
 std::unique_ptr<Method> make_method(const std::string& name, const MethodWeights& weights);
 
 }  // namespace unl::unlearn

@@ -43,6 +43,16 @@ struct SampleMetrics {
   int64_t tokens = 0;
 };
 
+/// MA, mean token CE and counted targets of each sequence from one teacher-forced forward per
+/// batch (right padded). A sequence with no target (one token) has ma = loss = 0.
+struct TeacherForcedMetrics {
+  std::vector<double> ma, loss;
+  std::vector<int64_t> tokens;
+};
+TeacherForcedMetrics teacher_forced_metrics(model::CausalLMImpl& model,
+                                            const std::vector<std::vector<int64_t>>& seqs,
+                                            int64_t batch_size, int64_t pad_token_id);
+
 /// MA of each sequence from one teacher-forced forward (batched).
 std::vector<double> memorization_accuracy(model::CausalLMImpl& model,
                                           const std::vector<std::vector<int64_t>>& seqs,
