@@ -1,0 +1,76 @@
+// evaluate_samples on the counting table model: BLEU of the generated continuation (greedy and
+// 2-beam, with and without EOS) against hand-computed values, plus MA / EL_n / CE passed through.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "tests/unit/unlearn/fake_model.h"
+#include "unlearn/metrics.h"
+
+namespace unl::unlearn {
+namespace {
+
+using Seq = std::vector<int64_t>;
+
+std::string words(const std::vector<int64_t>& ids) {
+  std::string s;
+  for (int64_t t : ids) s += "w" + std::to_string(t) + " ";
+  return s;
+}
+
+testing::TableLM counting_model() {
+  std::vector<int64_t> succ(10);
+  for (int64_t v = 0; v < 10; ++v) succ[v] = (v + 1) % 10;
+  return testing::TableLM(testing::successor_table(succ));
+}
+
+TEST(EvaluateSamples, ContinuationBleuByHand) {
+  auto model = counting_model();
+  EvalOptions o;
+  o.n = 2;
+  o.suffix_start = 1;
+  o.prefix_len = 3;
+  o.gen_len = 6;
+  o.batch_size = 2;
+  o.pad_token_id = 0;
+  const std::vector<Seq> seqs = {
+      {0, 1, 2, 3, 4, 5, 6, 7, 8, 9},  // memorised: continuation == reference
+      {0, 1, 2, 7, 8, 9, 0, 5, 5},     // continuation 3..8 shares nothing with 7 8 9 0 5 5
+      {0, 1, 2, 3, 4, 5, 6, 7, 1},     // 3 4 5 6 7 8 vs 3 4 5 6 7 1: p = 5/6 4/5 3/4 2/3
+      {4, 5, 6},                       // nothing after the prompt
+  };
+  const std::vector<int64_t> ids = {10, 11, 12, 13};
+  for (int64_t beams : {1, 2}) {
+    o.num_beams = beams;
+    auto m = evaluate_samples(*model, ids, seqs, o, words);
+    ASSERT_EQ(m.size(), 4u);
+    EXPECT_EQ(m[2].id, 12);
+    EXPECT_DOUBLE_EQ(m[0].bleu, 1.0) << beams;
+    EXPECT_EQ(m[1].bleu, 0.0) << beams;
+    EXPECT_NEAR(m[2].bleu, std::pow(1.0 / 3.0, 0.25), 1e-12) << beams;
+    EXPECT_EQ(m[3].bleu, 0.0);
+    // The other metrics are those of the dedicated functions.
+    auto el = extraction_likelihood(*model, seqs, o);
+    auto tf = teacher_forced_metrics(*model, seqs, 4, 0);
+    for (size_t j = 0; j < seqs.size(); ++j) {
+      EXPECT_EQ(m[j].el, el[j]);
+      EXPECT_EQ(m[j].ma, tf.ma[j]);
+      EXPECT_NEAR(m[j].loss, tf.loss[j], 1e-9);
+      EXPECT_EQ(m[j].tokens, static_cast<int64_t>(seqs[j].size()) - 1);
+    }
+    EXPECT_DOUBLE_EQ(m[0].ma, 1.0);
+    EXPECT_DOUBLE_EQ(m[0].el, 1.0);
+  }
+  // EOS = 8 ends the continuation 3 4 5 6 7 (5 words vs 6): precisions 1, BP = exp(1 - 6/5).
+  o.num_beams = 1;
+  o.eos_token_id = 8;
+  auto m = evaluate_samples(*model, ids, seqs, o, words);
+  EXPECT_NEAR(m[2].bleu, std::exp(1.0 - 6.0 / 5.0), 1e-12);
+  // Without a decoder BLEU is not computed.
+  EXPECT_EQ(evaluate_samples(*model, ids, seqs, o, nullptr)[0].bleu, 0.0);
+  EXPECT_THROW(evaluate_samples(*model, {1}, seqs, o, words), std::exception);
+}
+
+}  // namespace
+}  // namespace unl::unlearn
