@@ -1,6 +1,7 @@
 // One checkpoint file: write (atomic, one H5Dwrite per tensor straight from CPU memory), and
 // read / verify / inspect, which check the format version and every checksum.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -133,6 +134,8 @@ void write_file(const std::string& path, const State& s) {
   for (const auto& [name, tensor] : s.tensors) {
     UNL_CHECK(tensor.defined(), "checkpoint tensor '" + name + "' is undefined",
               "store only defined tensors");
+    UNL_CHECK(tensor.layout() == torch::kStrided, "checkpoint tensor '" + name + "' is sparse",
+              "store its dense form (to_dense()) or its index and value tensors");
     const DtypeSpec* spec = find_dtype(tensor.scalar_type());
     UNL_CHECK(spec, "checkpoint tensor '" + name + "' has unsupported dtype " +
                         std::string(c10::toString(tensor.scalar_type())),
@@ -368,6 +371,11 @@ void write(const std::string& path, const State& s) {
     UNL_CHECK(!key.empty() && key.find_first_of(std::string("\n\0", 2)) == std::string::npos,
               "checkpoint int name '" + key + "' is empty or contains a control character",
               "use a plain name such as 'epoch'");
+  const std::string dir = durable::parent_dir(path);
+  UNL_CHECK(::access(dir.c_str(), W_OK) == 0,
+            "cannot write checkpoint '" + path + "': directory '" + dir + "' " +
+                (::access(dir.c_str(), F_OK) == 0 ? "is not writable" : "does not exist"),
+            "create it or choose another output.dir");
   H5ErrorsMuted muted;
   const std::string tmp = durable::temp_name(path);
   try {

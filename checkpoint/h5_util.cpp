@@ -45,6 +45,8 @@ H5Handle create_file(const std::string& path) {
   // 1.8-style object headers and superblock carry checksums, so HDF5 itself rejects a corrupt
   // header; every HDF5 >= 1.8 (and h5py) reads them.
   UNL_H5_CHECK(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST));
+  // A close that leaves objects open would silently keep the file open (and unflushed): fail.
+  UNL_H5_CHECK(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_SEMI));
   return H5Handle(UNL_H5_CHECK(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get())),
                   H5Fclose);
 }

@@ -317,6 +317,12 @@ TEST(CheckpointFile, BadNamesAndDtypesAreRejectedWithoutTouchingTheTarget) {
     EXPECT_EQ(e.path().filename().string(), "keep.h5");
 }
 
+TEST(CheckpointFile, MissingDirectoryIsNamed) {
+  ScratchDir dir;
+  std::string msg = error_of([&] { write(dir.file("no/such/a.h5"), testing::small_state(1)); });
+  EXPECT_TRUE(has(msg, "/no/such' does not exist")) << msg;
+}
+
 TEST(CheckpointFile, InspectListsAGoodFile) {
   ScratchDir dir;
   std::string p = dir.file("g.h5");
