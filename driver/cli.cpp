@@ -1,0 +1,171 @@
+// Command-line parsing and dispatch. MPI is started only by the subcommands that run as a job
+// (run, train, eval); an exception on any rank is logged with its rank and ends the whole job.
+#include "driver/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "comm/communicator.h"
+#include "comm/mpi_env.h"
+#include "common/common.h"
+#include "driver/commands.h"
+#include "driver/demo.h"
+#include "driver/job_config.h"
+#include "driver/run_loop.h"
+
+namespace unl::driver {
+namespace {
+
+// Runs `body` as an MPI job: errors on any rank abort every rank (no hang), with the rank named.
+int as_job(int* argc, char*** argv, const std::string& backend, double stall_timeout,
+           const std::function<int(comm::Communicator&)>& body) {
+  comm::MpiEnvironment env(argc, argv);
+  log::init(env.world_rank(), env.world_size());
+  std::unique_ptr<comm::Communicator> comm;
+  int code = 0;
+  try {
+    comm::CommOptions o;
+    o.backend = env.world_size() == 1 && backend == "auto" ? "local" : backend;
+    o.stall_timeout_s = stall_timeout;
+    o.use_cuda = torch::cuda::is_available();
+    comm = comm::make_communicator(o);
+    code = body(*comm);
+  } catch (const UsageError& e) {
+    log::error_any_rank(e.what());
+    code = 2;
+  } catch (const std::exception& e) {
+    log::error_any_rank(e.what());
+    code = 1;
+  }
+  if (code != 0 && env.world_size() > 1) {
+    // Other ranks may be inside a collective: only an abort is sure to end them.
+    if (comm) comm->abort(code);
+    comm::LocalCommunicator().abort(code);
+  }
+  comm.reset();
+  return code;
+}
+
+std::vector<std::string> g_overrides;
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  CLI::App app{"unlearn: make a causal LM forget specific training sequences (ICU), as one MPI job.\n"
+               "Run `unlearn <command> --help` for a command's options. Docs: docs/user-guide.md"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("unlearn ") + UNL_VERSION);
+
+  // run / train
+  std::string config_path, resume_path;
+  bool fresh = false;
+  auto* run = app.add_subcommand("run", "Unlearn the forget set (ICU or a baseline) as configured in a TOML file");
+  run->add_option("--config,-c", config_path, "Job configuration (TOML)")->required()->check(CLI::ExistingFile);
+  run->add_option("--set", g_overrides, "Override a key: --set train.batch_size=16 (repeatable)");
+  run->add_option("--resume", resume_path, "Resume from this checkpoint instead of the newest in output.dir");
+  run->add_flag("--fresh", fresh, "Ignore existing checkpoints and start over");
+  auto* train = app.add_subcommand("train", "Fine-tune a model with plain next-token CE on data.forget (the same run loop)");
+  train->add_option("--config,-c", config_path, "Job configuration (TOML); train.max_epochs epochs")->required()->check(CLI::ExistingFile);
+  train->add_option("--set", g_overrides, "Override a key (repeatable)");
+  train->add_flag("--fresh", fresh, "Ignore existing checkpoints and start over");
+
+  // eval
+  EvalArgs eval_args;
+  auto* eval = app.add_subcommand("eval", "EL_n / MA / BLEU / perplexity report of a model, no training (sharded under mpirun)");
+  eval->add_option("--model", eval_args.model, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
+  eval->add_option("--forget", eval_args.forget, "Samples to score (.jsonl/.npy/.h5)")->required()->check(CLI::ExistingFile);
+  eval->add_option("--heldout", eval_args.heldout, "Held-out set for perplexity")->check(CLI::ExistingFile);
+  eval->add_option("--tokenizer", eval_args.tokenizer, "Tokenizer directory (default: the model's)");
+  eval->add_option("--max-tokens", eval_args.max_tokens, "Truncate sequences")->capture_default_str();
+  eval->add_option("--n", eval_args.n, "n of EL_n")->capture_default_str();
+  eval->add_option("--suffix-start", eval_args.suffix_start, "s of EL_n (1 = Jang et al.)")->capture_default_str();
+  eval->add_option("--prefix-len", eval_args.prefix_len, "BLEU prompt length")->capture_default_str();
+  eval->add_option("--gen-len", eval_args.gen_len, "BLEU continuation length")->capture_default_str();
+  eval->add_option("--beams", eval_args.beams, "BLEU beams")->capture_default_str();
+  eval->add_option("--batch-size", eval_args.batch_size, "Sequences per batch")->capture_default_str();
+  eval->add_flag("--json", eval_args.json, "Print the report as JSON (per sample and means)");
+
+  // demo
+  DemoArgs demo_args;
+  auto* demo = app.add_subcommand("demo", "The embedded end-to-end example: memorise synthetic personal records, then forget 32");
+  demo->add_option("--out", demo_args.out, "Output directory")->capture_default_str();
+  demo->add_option("--ranks", demo_args.ranks, "MPI ranks for the unlearning job")->capture_default_str();
+  demo->add_flag("--rebuild-base", demo_args.rebuild_base, "Re-train the cached base model");
+
+  // model tools
+  std::string tok_dir, input_path, model_dir, ids_text, out_path, prompt, family, cfg_json;
+  int64_t max_new = 50, beams = 1, seed = 0;
+  auto* tokenize = app.add_subcommand("tokenize", "Encode {\"text\": ...} JSONL lines to {\"text\": ..., \"ids\": [...]} on stdout");
+  tokenize->add_option("--tokenizer", tok_dir, "Directory with vocab.json + merges.txt or tokenizer.json (default: built-in GPT-2)");
+  tokenize->add_option("--input", input_path, "JSONL file")->required()->check(CLI::ExistingFile);
+  auto* logits = app.add_subcommand("logits", "fp32 logits [len, vocab] of one sequence");
+  logits->add_option("--model", model_dir, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
+  logits->add_option("--ids", ids_text, "Comma-separated token ids")->required();
+  logits->add_option("--out", out_path, "Write a .npy file instead of printing");
+  auto* generate = app.add_subcommand("generate", "Continue a prompt (greedy or beam search)");
+  generate->add_option("--model", model_dir, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
+  generate->add_option("--prompt", prompt, "Prompt text")->required();
+  generate->add_option("--max-new-tokens", max_new, "Tokens to generate")->capture_default_str();
+  generate->add_option("--beams", beams, "Beams (1 = greedy)")->capture_default_str();
+  auto* init = app.add_subcommand("init", "Write a random-initialised model in Hugging Face format");
+  init->add_option("--family", family, "gpt-neo, gpt2 or llama")->required();
+  init->add_option("--config", cfg_json, "config.json (Hugging Face fields; model_type may be omitted)")->required()->check(CLI::ExistingFile);
+  init->add_option("--out", out_path, "Output directory")->required();
+  init->add_option("--seed", seed, "Initialisation seed")->capture_default_str();
+  auto* inspect = app.add_subcommand("inspect", "Summarise a checkpoint and verify every checksum");
+  inspect->add_option("checkpoint", input_path, "Checkpoint file (.h5) or a run's output directory")->required();
+  bool reference = false, example = false;
+  auto* config = app.add_subcommand("config", "Print the configuration reference or an example job file");
+  config->add_flag("--reference", reference, "Markdown reference of every key (docs/config-reference.md)");
+  config->add_flag("--example", example, "An example job.toml");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*run || *train) {
+      const bool is_train = static_cast<bool>(*train);
+      // Parse before MPI so usage errors are reported once and quickly, with exit code 2.
+      JobConfig cfg = JobConfig::from_file(config_path, g_overrides);
+      if (is_train) cfg.set("method.name", std::string("finetune"));
+      RunOptions options;
+      options.resume_path = resume_path;
+      options.fresh = fresh;
+      return as_job(&argc, &argv, cfg.get_string("runtime.comm_backend"), cfg.get_float("runtime.stall_timeout_s"),
+                    [&](comm::Communicator& comm) { return run_job(cfg, comm, options); });
+    }
+    if (*eval)
+      return as_job(&argc, &argv, "auto", 900, [&](comm::Communicator& comm) { return cmd_eval(eval_args, comm); });
+    if (*demo) return cmd_demo(demo_args, argv[0]);
+    if (*tokenize) return cmd_tokenize(tok_dir, input_path);
+    if (*logits) return cmd_logits(model_dir, ids_text, out_path);
+    if (*generate) return cmd_generate(model_dir, prompt, max_new, beams);
+    if (*init) return cmd_init(family, cfg_json, out_path, seed);
+    if (*inspect) return cmd_inspect(input_path);
+    if (*config) {
+      if (reference) {
+        std::cout << config_reference_markdown();
+      } else {
+        std::cout << example_job_toml();
+      }
+      return 0;
+    }
+  } catch (const UsageError& e) {
+    log::error_any_rank(e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    log::error_any_rank(e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace unl::driver

@@ -1,0 +1,262 @@
+// Implementations of eval, tokenize, logits, generate, init and inspect.
+#include "driver/commands.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "checkpoint/checkpoint.h"
+#include "common/common.h"
+#include "driver/evaluation.h"
+#include "driver/inputs.h"
+#include "model/model.h"
+
+namespace unl::driver {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+model::Tokenizer tokenizer_for(const std::string& explicit_dir, const std::string& model_dir) {
+  if (!explicit_dir.empty()) return model::Tokenizer::from_dir(explicit_dir);
+  if (!model_dir.empty() && (fs::exists(fs::path(model_dir) / "vocab.json") || fs::exists(fs::path(model_dir) / "tokenizer.json")))
+    return model::Tokenizer::from_dir(model_dir);
+  return model::Tokenizer::gpt2();
+}
+}  // namespace
+
+void write_npy_f32(const std::string& path, const float* data, const std::vector<int64_t>& shape) {
+  std::string dims;
+  int64_t n = 1;
+  for (auto d : shape) {
+    dims += std::to_string(d) + ", ";
+    n *= d;
+  }
+  if (shape.size() > 1) dims.resize(dims.size() - 2);
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  // Total header (magic 6 + version 2 + length 2 + text + newline) padded to a multiple of 64.
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  UNL_CHECK(out.good(), "cannot write '" + path + "'", "check the directory exists and is writable");
+  out.write("\x93NUMPY\x01\x00", 8);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  const char le[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
+  out.write(le, 2);
+  out << header;
+  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(n * sizeof(float)));
+  UNL_CHECK(out.good(), "write to '" + path + "' failed", "the disk may be full");
+}
+
+int cmd_eval(const EvalArgs& a, comm::Communicator& comm) {
+  auto loaded = model::load_pretrained(a.model, torch::kFloat32, select_device("auto", local_rank_of(comm)));
+  auto tok = tokenizer_for(a.tokenizer, a.model);
+  const int64_t pad = loaded.config.pad_token_id >= 0 ? loaded.config.pad_token_id : loaded.config.eos_token_id;
+  EvalSettings s;
+  s.options.n = static_cast<int>(a.n);
+  s.options.suffix_start = a.suffix_start;
+  s.options.prefix_len = a.prefix_len;
+  s.options.gen_len = a.gen_len;
+  s.options.num_beams = a.beams;
+  s.options.batch_size = a.batch_size;
+  s.options.pad_token_id = pad;
+  auto forget = load_token_set_path(a.forget, tok, loaded.config.vocab_size, a.max_tokens);
+  auto metrics = evaluate_forget_set(comm, *loaded.model, forget, s, &tok);
+  double ppl = -1;
+  if (!a.heldout.empty()) {
+    auto held = load_token_set_path(a.heldout, tok, loaded.config.vocab_size, a.max_tokens);
+    ppl = heldout_perplexity(comm, *loaded.model, held, s);
+  }
+  if (comm.rank() != 0) return 0;
+  double ma = 0, el = 0, bleu = 0, loss = 0;
+  int64_t tokens = 0;
+  for (const auto& m : metrics) {
+    ma += m.ma / metrics.size();
+    el += m.el / metrics.size();
+    bleu += m.bleu / metrics.size();
+    loss += m.loss * m.tokens;
+    tokens += m.tokens;
+  }
+  const double forget_ppl = tokens ? std::exp(loss / tokens) : -1;
+  if (a.json) {
+    json r = {{"model", a.model}, {"forget", a.forget}, {"samples", metrics.size()}, {"n", a.n},
+              {"mean_ma", ma}, {"mean_el", el}, {"mean_bleu", bleu}, {"forget_ppl", forget_ppl},
+              {"heldout_ppl", ppl}, {"per_sample", json::array()}};
+    for (const auto& m : metrics)
+      r["per_sample"].push_back({{"id", m.id}, {"ma", m.ma}, {"el", m.el}, {"bleu", m.bleu}, {"loss", m.loss}});
+    std::cout << r.dump(2) << "\n";
+  } else {
+    fmt::print("model {}\nforget set {} ({} samples)\n", a.model, a.forget, metrics.size());
+    fmt::print("  mean MA      {:.4f}\n  mean EL{:<5} {:.4f}\n  mean BLEU-4  {:.4f}\n  forget PPL   {:.3f}\n", ma, a.n, el,
+               bleu, forget_ppl);
+    if (ppl > 0) fmt::print("held-out PPL   {:.3f}\n", ppl);
+  }
+  return 0;
+}
+
+int cmd_tokenize(const std::string& tokenizer_dir, const std::string& input) {
+  auto tok = tokenizer_dir.empty() ? model::Tokenizer::gpt2() : model::Tokenizer::from_dir(tokenizer_dir);
+  std::ifstream in(input);
+  UNL_CHECK(in.good(), "cannot read '" + input + "'", "check the path");
+  std::string line;
+  int64_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json j = json::parse(line, nullptr, false);
+    UNL_CHECK(!j.is_discarded() && j.is_object(), input + ":" + std::to_string(lineno) + ": not a JSON object",
+              "each line must be {\"text\": \"...\"}");
+    UNL_CHECK(j.contains("text") && j["text"].is_string(),
+              input + ":" + std::to_string(lineno) + ": no string field \"text\"", "each line must be {\"text\": \"...\"}");
+    j["ids"] = tok.encode(j["text"].get<std::string>());
+    std::cout << j.dump() << "\n";
+  }
+  return 0;
+}
+
+int cmd_logits(const std::string& model_dir, const std::string& ids_text, const std::string& out) {
+  std::vector<int64_t> ids;
+  std::stringstream ss(ids_text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      ids.push_back(std::stoll(item, &used));
+      UNL_CHECK(used == item.size(), "", "");
+    } catch (const std::exception&) {
+      UNL_USAGE_ERROR("--ids: '" + item + "' is not an integer token id", "pass comma-separated ids, e.g. --ids 464,2068");
+    }
+  }
+  UNL_CHECK(!ids.empty(), "--ids is empty", "pass at least one token id");
+  auto loaded = model::load_pretrained(model_dir);
+  for (auto id : ids)
+    if (id < 0 || id >= loaded.config.vocab_size)
+      UNL_USAGE_ERROR("token id " + std::to_string(id) + " outside the model's vocabulary of " +
+                          std::to_string(loaded.config.vocab_size),
+                      "use ids in [0, vocab_size)");
+  torch::NoGradGuard ng;
+  loaded.model->eval();
+  auto input = torch::tensor(ids, torch::kInt64).unsqueeze(0);
+  auto logits = loaded.model->forward(input, torch::ones_like(input)).logits[0].to(torch::kFloat32).contiguous();
+  if (!out.empty()) {
+    write_npy_f32(out, logits.data_ptr<float>(), {logits.size(0), logits.size(1)});
+    return 0;
+  }
+  const float* p = logits.data_ptr<float>();
+  std::string buf;
+  for (int64_t t = 0; t < logits.size(0); ++t) {
+    buf.clear();
+    for (int64_t v = 0; v < logits.size(1); ++v) {
+      buf += fmt::format("{:.7g}", p[t * logits.size(1) + v]);
+      buf += v + 1 < logits.size(1) ? ' ' : '\n';
+    }
+    std::fwrite(buf.data(), 1, buf.size(), stdout);
+  }
+  return 0;
+}
+
+int cmd_generate(const std::string& model_dir, const std::string& prompt, int64_t max_new, int64_t beams) {
+  UNL_CHECK(max_new >= 1 && beams >= 1, "--max-new-tokens and --beams must be >= 1", "");
+  auto loaded = model::load_pretrained(model_dir);
+  auto tok = tokenizer_for("", model_dir);
+  auto ids = tok.encode(prompt);
+  UNL_CHECK(!ids.empty(), "the prompt encodes to no tokens", "give a non-empty --prompt");
+  torch::NoGradGuard ng;
+  loaded.model->eval();
+  auto input = torch::tensor(ids, torch::kInt64).unsqueeze(0);
+  model::GenerateOptions g;
+  g.max_new_tokens = max_new;
+  g.num_beams = beams;
+  g.eos_token_id = loaded.config.eos_token_id;
+  g.pad_token_id = loaded.config.eos_token_id;
+  auto out = model::generate(*loaded.model, input, torch::ones_like(input), g).contiguous();
+  std::vector<int64_t> gen(out.data_ptr<int64_t>(), out.data_ptr<int64_t>() + out.numel());
+  while (!gen.empty() && gen.back() == g.pad_token_id) gen.pop_back();
+  std::cout << prompt << tok.decode(gen) << "\n";
+  return 0;
+}
+
+int cmd_init(const std::string& family, const std::string& config_json, const std::string& out, int64_t seed) {
+  const model::Family fam = model::parse_family(family);
+  std::ifstream in(config_json);
+  UNL_CHECK(in.good(), "cannot read '" + config_json + "'", "check the path");
+  json j = json::parse(in, nullptr, false);
+  UNL_CHECK(!j.is_discarded() && j.is_object(), "'" + config_json + "' is not a JSON object", "write a config.json");
+  const char* type = fam == model::Family::kGptNeo ? "gpt_neo" : fam == model::Family::kGpt2 ? "gpt2" : "llama";
+  if (!j.contains("model_type")) j["model_type"] = type;
+  UNL_CHECK(j["model_type"] == type || fam == model::Family::kLlama,
+            "'" + config_json + "' says model_type " + j["model_type"].dump() + " but --family is " + family,
+            "make them agree, or drop model_type from the file");
+  auto cfg = model::config_from_hf_json(j);
+  torch::manual_seed(static_cast<uint64_t>(seed));
+  auto m = model::make_causal_lm(cfg);
+  const auto tok = model::Tokenizer::gpt2();
+  std::string tok_dir;
+  if (cfg.vocab_size >= tok.vocab_size()) {
+    tok_dir = (fs::temp_directory_path() / fmt::format("unlearn-tok-{}", ::getpid())).string();
+    tok.save(tok_dir);
+  }
+  model::save_pretrained(*m, out, tok_dir);
+  if (!tok_dir.empty()) fs::remove_all(tok_dir);
+  int64_t params = 0;
+  for (const auto& p : m->parameters()) params += p.numel();
+  fmt::print("wrote {} ({} model, {:.2f}M parameters, seed {})\n", out, family, params / 1e6, seed);
+  return 0;
+}
+
+int cmd_inspect(const std::string& path_in) {
+  std::string path = path_in;
+  if (fs::is_directory(path)) {
+    const fs::path dir = fs::exists(fs::path(path) / "checkpoints") ? fs::path(path) / "checkpoints" : fs::path(path);
+    checkpoint::Directory d(dir.string(), 1000000);
+    auto newest = d.newest_valid();
+    UNL_CHECK(newest.has_value(), "no valid checkpoint in '" + dir.string() + "'",
+              "pass a checkpoint file; corrupt ones are listed above");
+    path = *newest;
+  }
+  auto summary = checkpoint::inspect(path);
+  std::cout << checkpoint::format_summary(summary);
+  return summary.ok() ? 0 : 1;
+}
+
+std::string example_job_toml() {
+  return R"(# unlearn job: forget data/forget.jsonl from a GPT-Neo model with ICU.
+# Every key and its default: `unlearn config --reference`. Relative paths are relative to this file.
+[model]
+path = "models/gpt-neo-125m"          # a Hugging Face directory (config.json + safetensors)
+
+[data]
+forget = "data/forget.jsonl"          # {"text": ...} per line, or .npy token arrays, or .h5
+retain = "data/retain.jsonl"          # pool the analogous neighbours are mined from
+heldout = "data/heldout.jsonl"        # optional: perplexity and threshold calibration
+max_tokens = 200
+
+[method]
+name = "icu"                          # icu | ga | graddiff | npo
+w_forget = 1.0
+w_learn = 0.5
+w_kl = 1.0
+
+[optim]
+lr = 5e-6
+
+[train]
+batch_size = 8
+max_epochs = 30
+
+[thresholds]
+mode = "fixed"                        # or "calibrate" on data.heldout
+ma = 0.5994
+el = 0.0499
+
+[output]
+dir = "out"
+)";
+}
+
+}  // namespace unl::driver

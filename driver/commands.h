@@ -1,0 +1,31 @@
+// The subcommands other than run/train/demo: eval (sharded, under MPI), and the single-process
+// model tools tokenize, logits, generate, init, inspect.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "comm/communicator.h"
+
+namespace unl::driver {
+
+struct EvalArgs {
+  std::string model, forget, heldout, tokenizer;
+  int64_t max_tokens = 200, n = 10, suffix_start = 150, prefix_len = 50, gen_len = 50, beams = 2, batch_size = 16;
+  bool json = false;
+};
+
+int cmd_eval(const EvalArgs& args, comm::Communicator& comm);
+int cmd_tokenize(const std::string& tokenizer_dir, const std::string& input);
+int cmd_logits(const std::string& model_dir, const std::string& ids, const std::string& out);
+int cmd_generate(const std::string& model_dir, const std::string& prompt, int64_t max_new, int64_t beams);
+int cmd_init(const std::string& family, const std::string& config_json, const std::string& out, int64_t seed);
+/// Exit 0 when every checksum verifies, 1 otherwise.
+int cmd_inspect(const std::string& path);
+/// A commented example job.toml.
+std::string example_job_toml();
+
+/// Write a float32 C-order .npy file (for `unlearn logits --out`).
+void write_npy_f32(const std::string& path, const float* data, const std::vector<int64_t>& shape);
+
+}  // namespace unl::driver

@@ -1,0 +1,37 @@
+// What a job reads: the model (plus the frozen reference), the tokenizer, and the data sets,
+// loaded and cross-checked (vocabulary sizes, token ids) before any work starts.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "driver/job_config.h"
+#include "model/model.h"
+
+namespace unl::driver {
+
+struct TokenSet {
+  std::string path;
+  std::vector<int64_t> ids;
+  std::vector<std::vector<int64_t>> tokens;
+  std::vector<std::string> texts;  // empty strings for token formats
+  std::string hash;                // content hash for the report
+  size_t size() const { return tokens.size(); }
+};
+
+/// The tokenizer the config names: model.tokenizer, else the model directory's files, else the
+/// built-in GPT-2 vocabulary.
+model::Tokenizer load_tokenizer(const JobConfig& cfg);
+/// A data set from a config key ("data.forget", ...) with the config's format options.
+TokenSet load_token_set(const JobConfig& cfg, const std::string& key, const model::Tokenizer& tok,
+                        int64_t vocab_size, int64_t limit = -1);
+/// A data set from a path with default options (eval/train subcommands).
+TokenSet load_token_set_path(const std::string& path, const model::Tokenizer& tok,
+                             int64_t vocab_size, int64_t max_tokens);
+/// Pick the torch device for this rank: cuda:<local_rank % devices> when requested/available.
+torch::Device select_device(const std::string& wanted, int local_rank);
+
+}  // namespace unl::driver
