@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
+#include <optional>
 
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/durable.h"
@@ -268,25 +270,37 @@ class Reader {
     summary_.format_version = version;
   }
 
+  /// A tensor whose bytes are read and whose checksum is being computed on another thread.
+  struct Pending {
+    std::size_t index = 0;  // into summary_.tensors
+    torch::Tensor tensor;
+    std::future<std::uint64_t> hash;
+  };
+
   void read_tensors(hid_t root, Hasher& meta_hash) {
     std::string list = guarded("dataset 'meta/tensors' (the tensor list)",
                                [&] { return h5::read_bytes_dataset(root, "meta/tensors"); });
+    // Hashing tensor i overlaps reading tensor i+1 (HDF5 itself stays on this thread).
+    std::optional<Pending> pending;
     for (const std::string& name : split_lines(list)) {
-      TensorInfo info;
-      info.name = name;
+      summary_.tensors.push_back(TensorInfo{});
+      const std::size_t index = summary_.tensors.size() - 1;
+      summary_.tensors[index].name = name;
       if (!h5::link_exists(root, name)) {
         problem("dataset '" + name + "' is missing");
         feed(meta_hash, name);
-        summary_.tensors.push_back(info);
         continue;
       }
-      torch::Tensor t = guarded("dataset '" + name + "'", [&] { return read_one(root, info, meta_hash); });
-      if (t.defined() && out_) out_->tensors.emplace(name, std::move(t));
-      summary_.tensors.push_back(std::move(info));
+      std::optional<Pending> next =
+          guarded("dataset '" + name + "'", [&] { return start_read(root, index, meta_hash); });
+      if (pending) finish(*pending);
+      pending = std::move(next);
     }
+    if (pending) finish(*pending);
   }
 
-  torch::Tensor read_one(hid_t root, TensorInfo& info, Hasher& meta_hash) {
+  std::optional<Pending> start_read(hid_t root, std::size_t index, Hasher& meta_hash) {
+    TensorInfo& info = summary_.tensors[index];
     const std::string& name = info.name;
     H5Handle dset = h5::open_dataset(root, name);
     info.dtype = h5::read_attr_string(dset.get(), "dtype");
@@ -297,7 +311,7 @@ class Reader {
     const DtypeSpec* spec = find_dtype(info.dtype);
     if (!spec) {
       problem("dataset '" + name + "' has unknown dtype attribute '" + info.dtype + "'");
-      return {};
+      return std::nullopt;
     }
     torch::Tensor t = torch::empty(info.shape, torch::TensorOptions().dtype(spec->scalar));
     h5::TypeInfo stored = h5::dataset_type(dset.get());
@@ -306,19 +320,31 @@ class Reader {
       problem("dataset '" + name + "' stores " + std::to_string(stored.size) +
               "-byte elements of HDF5 class " + std::to_string(stored.type_class) +
               ", which do not hold dtype " + info.dtype);
-      return {};
+      return std::nullopt;
     }
     info.bytes = static_cast<std::uint64_t>(t.numel()) * t.element_size();
     void* data = t.numel() > 0 ? t.data_ptr() : nullptr;
     h5::read_dataset(dset.get(), native_type(spec->scalar), data);
-    std::string computed = hex64(hash64(data, info.bytes));
+    const std::size_t bytes = info.bytes;
+    // Small tensors hash inline: a thread costs more than hashing a few KB.
+    std::launch policy = bytes >= (std::size_t{1} << 20) ? std::launch::async : std::launch::deferred;
+    Pending p;
+    p.index = index;
+    p.tensor = t;
+    p.hash = std::async(policy, [t, data, bytes] { return hash64(data, bytes); });
+    return p;
+  }
+
+  void finish(Pending& p) {
+    TensorInfo& info = summary_.tensors[p.index];
+    std::string computed = hex64(p.hash.get());
     if (computed != info.checksum) {
-      problem("dataset '" + name + "' checksum mismatch (stored " + info.checksum + ", computed " +
-              computed + ")");
-      return {};
+      problem("dataset '" + info.name + "' checksum mismatch (stored " + info.checksum +
+              ", computed " + computed + ")");
+      return;
     }
     info.ok = true;
-    return t;
+    if (out_) out_->tensors.emplace(info.name, std::move(p.tensor));
   }
 
   void read_strings(hid_t root, Hasher& meta_hash) {
