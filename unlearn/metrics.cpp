@@ -132,12 +132,36 @@ struct PrefixRow {
   int64_t need;    // T - i: tokens to decode
 };
 
+/// The prefill cache with positions flattened, [G * L, H, D] per layer: rows are then gathered
+/// by one index_select per layer and chunk.
+struct FlatCache {
+  std::vector<torch::Tensor> keys, values;
+  int64_t length = 0;  // L
+};
+
+FlatCache flatten(model::KVCache&& cache) {
+  FlatCache f;
+  f.length = cache.keys[0].size(2);
+  auto flat = [](const torch::Tensor& t) {  // [G, H, L, D] -> [G * L, H, D]
+    return t.permute({0, 2, 1, 3}).reshape({t.size(0) * t.size(2), t.size(1), t.size(3)});
+  };
+  for (size_t l = 0; l < cache.keys.size(); ++l) {
+    f.keys.push_back(flat(cache.keys[l]));
+    f.values.push_back(flat(cache.values[l]));
+    cache.keys[l] = torch::Tensor();
+    cache.values[l] = torch::Tensor();
+  }
+  return f;
+}
+
 /// The cache rows of `rows`, each re-laid out left padded to C = max prefix: row r keeps the
-/// group cache's real positions [P_g, P_g + i) at columns [C - i, C).
-model::KVCache gather_rows(const model::KVCache& group, const std::vector<PrefixRow>& rows,
+/// prefill's real positions [P_g, P_g + i) at columns [C - i, C). Keys keep their meaning
+/// because position ids follow the mask, and index distances between real tokens (GPT-Neo's
+/// local window) are unchanged by left padding.
+model::KVCache gather_rows(const FlatCache& group, const std::vector<PrefixRow>& rows,
                            const std::vector<int64_t>& pad_of, int64_t C, torch::Tensor* mask) {
   const int64_t R = static_cast<int64_t>(rows.size());
-  const int64_t L = group.keys[0].size(2);
+  const int64_t L = group.length;
   auto index = torch::empty({R * C}, torch::kInt64);
   *mask = torch::zeros({R, C}, torch::kInt64);
   auto ia = index.accessor<int64_t, 1>();
@@ -152,10 +176,11 @@ model::KVCache gather_rows(const model::KVCache& group, const std::vector<Prefix
     }
   }
   model::KVCache out;
-  auto take = [&](const torch::Tensor& t) {  // [G, H, L, D] -> [R, H, C, D]
-    const int64_t H = t.size(1), D = t.size(3);
-    auto flat = t.permute({0, 2, 1, 3}).reshape({t.size(0) * L, H, D});
-    return flat.index_select(0, index.to(t.device())).view({R, C, H, D}).permute({0, 2, 1, 3}).contiguous();
+  auto take = [&](const torch::Tensor& flat) {  // [G * L, H, D] -> [R, H, C, D]
+    return flat.index_select(0, index.to(flat.device()))
+        .view({R, C, flat.size(1), flat.size(2)})
+        .permute({0, 2, 1, 3})
+        .contiguous();
   };
   for (size_t l = 0; l < group.keys.size(); ++l) {
     out.keys.push_back(take(group.keys[l]));
@@ -201,14 +226,30 @@ std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
     UNL_CHECK(!cache.keys.empty() && cache.keys[0].defined() && cache.keys[0].size(2) == L,
               "the model did not fill the KV cache during the EL_n prefill",
               "a CausalLM must append every layer's keys/values to the cache it is given");
+    const FlatCache flat = flatten(std::move(cache));
     auto fa = first.accessor<int64_t, 2>();
+    // A prefix whose first greedy token is the true next token continues exactly as the next
+    // prefix does (same context, deterministic argmax). So each prefix i only needs decoding from
+    // the first divergence j >= i (greedy(x_<j) starts with a token != x_j), and
+    // greedy(x_<i, T-i) = x_i .. x_{j-1} + greedy(x_<j, T-j). A memorised sequence costs no
+    // decoding at all; a forgotten one decodes (almost) every prefix.
     std::vector<int64_t> pad_of(G);
+    std::vector<std::vector<int64_t>> divergence(G);  // [g][i - lo]: first j >= i diverging, or T
+    std::vector<std::map<int64_t, std::vector<int64_t>>> generated(G);  // [g][j] = greedy(x_<j, T-j)
     std::vector<PrefixRow> rows;
     for (int64_t g = 0; g < G; ++g) {
-      const int64_t T = static_cast<int64_t>(group[g].size());
+      const auto& x = group[g];
+      const int64_t T = static_cast<int64_t>(x.size());
       pad_of[g] = L - T;
       auto [lo, hi] = prefix_range(T, options);
-      for (int64_t i = lo; i <= hi; ++i) rows.push_back({g, i, T - i});
+      auto& div = divergence[g];
+      div.assign(T - lo + 1, T);
+      for (int64_t j = T - 1; j >= lo; --j)
+        div[j - lo] = fa[g][pad_of[g] + j - 1] != x[j] ? j : div[j + 1 - lo];
+      std::set<int64_t> needed;
+      for (int64_t i = lo; i <= hi; ++i)
+        if (div[i - lo] < T) needed.insert(div[i - lo]);
+      for (int64_t j : needed) rows.push_back({g, j, T - j});
     }
     // Rows needing similar numbers of tokens decode together: little work past a row's end.
     std::stable_sort(rows.begin(), rows.end(),
@@ -220,10 +261,11 @@ std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
       int64_t C = 0, steps = 0;
       for (const auto& row : chunk) C = std::max(C, row.prefix), steps = std::max(steps, row.need);
       torch::Tensor mask;
-      auto rc = gather_rows(cache, chunk, pad_of, C, &mask);
+      auto rc = gather_rows(flat, chunk, pad_of, C, &mask);
       mask = mask.to(device);
       auto gen = torch::empty({R, steps}, torch::kInt64);
-      for (int64_t r = 0; r < R; ++r) gen[r][0] = fa[chunk[r].seq][pad_of[chunk[r].seq] + chunk[r].prefix - 1];
+      auto ga = gen.accessor<int64_t, 2>();
+      for (int64_t r = 0; r < R; ++r) ga[r][0] = fa[chunk[r].seq][pad_of[chunk[r].seq] + chunk[r].prefix - 1];
       auto last = gen.narrow(1, 0, 1).to(device);
       auto ones = torch::ones({R, 1}, mask.options());
       for (int64_t k = 1; k < steps; ++k) {
@@ -231,15 +273,22 @@ std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
         last = model.forward(last, mask, &rc).logits.select(1, -1).argmax(-1, true);
         gen.narrow(1, k, 1).copy_(last.cpu());
       }
-      auto ga = gen.accessor<int64_t, 2>();
-      for (int64_t r = 0; r < R; ++r) {
-        const auto& row = chunk[r];
-        const auto& x = group[row.seq];
-        std::vector<int64_t> pred(row.need), label(x.begin() + row.prefix, x.end());
-        for (int64_t k = 0; k < row.need; ++k) pred[k] = ga[r][k];
-        const int64_t j = todo[g0 + row.seq];
-        overlap[j][row.prefix - prefix_range(static_cast<int64_t>(x.size()), options).first] =
-            ngram_overlap(pred, label, options.n);
+      for (int64_t r = 0; r < R; ++r)
+        generated[chunk[r].seq][chunk[r].prefix] = std::vector<int64_t>(ga[r].data(), ga[r].data() + chunk[r].need);
+    }
+    for (int64_t g = 0; g < G; ++g) {
+      const auto& x = group[g];
+      const int64_t T = static_cast<int64_t>(x.size());
+      auto [lo, hi] = prefix_range(T, options);
+      auto& out = overlap[todo[g0 + g]];
+      for (int64_t i = lo; i <= hi; ++i) {
+        const int64_t j = divergence[g][i - lo];
+        std::vector<int64_t> pred(x.begin() + i, x.begin() + j);
+        if (j < T) {
+          const auto& tail = generated[g].at(j);
+          pred.insert(pred.end(), tail.begin(), tail.end());
+        }
+        out[i - lo] = ngram_overlap(pred, std::vector<int64_t>(x.begin() + i, x.end()), options.n);
       }
     }
   }

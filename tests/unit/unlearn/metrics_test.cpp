@@ -172,14 +172,21 @@ TEST(ExtractionLikelihood, CachedEqualsReferenceAndSimulationOnContextModel) {
   }
 }
 
-TEST(ExtractionLikelihood, UsesOnePrefillPerBatchNotPerPrefix) {
+TEST(ExtractionLikelihood, DecodesOnlyFromDivergences) {
   auto model = counting_model();
+  // Memorised: the prefill alone decides every prefix.
   std::vector<Seq> seqs(4, Seq{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5});
   model->forward_calls = 0;
   auto el = extraction_likelihood(*model, seqs, opts(3, 1, 64));
   EXPECT_DOUBLE_EQ(el[0], 1.0);
-  // 1 prefill + (longest continuation - 1) decode steps; the uncached loop needs hundreds.
-  EXPECT_EQ(model->forward_calls, 1 + (16 - 1) - 1);
+  EXPECT_EQ(model->forward_calls, 1);
+  // One break at position 8 (8 -> 3): prefixes 1..8 share the decode from x_<8 (8 tokens), the
+  // prefixes after it run true to the end: 1 prefill + 8 - 1 decode steps.
+  Seq x = {0, 1, 2, 3, 4, 5, 6, 7, 3, 4, 5, 6, 7, 8, 9, 0};
+  model->forward_calls = 0;
+  auto el2 = extraction_likelihood(*model, {x}, opts(3, 1, 64));
+  EXPECT_EQ(model->forward_calls, 1 + 7);
+  EXPECT_EQ(el2[0], extraction_likelihood_reference(*model, {x}, opts(3, 1, 64))[0]);
 }
 
 TEST(CrossEntropySum, MatchesTeacherForcedLoss) {
