@@ -82,8 +82,9 @@ TEST(CheckpointFile, RoundTripsEveryFieldType) {
     // Compare raw bytes: exact, and meaningful for bf16/NaN/inf too.
     torch::Tensor a = t.contiguous(), b = r.contiguous();
     ASSERT_EQ(a.numel() * a.element_size(), b.numel() * b.element_size());
-    if (a.numel() > 0)
+    if (a.numel() > 0) {
       EXPECT_EQ(std::memcmp(a.data_ptr(), b.data_ptr(), a.numel() * a.element_size()), 0);
+    }
   }
   EXPECT_EQ(out.tensors.at("scalar").dim(), 0);
   EXPECT_FLOAT_EQ(out.tensors.at("scalar").item<double>(), 3.25);
