@@ -48,7 +48,8 @@ class BuiltinMethod final : public Method {
     StepLoss out;
     for (const char* t : term_names()) out.terms[t] = 0.0;
     if (local.rows() == 0) return out;
-    UNL_CHECK(!needs_reference() || reference != nullptr,
+    const bool cached_p0 = kind_ == Kind::kIcu && local.neighbour_reference.defined();
+    UNL_CHECK(!needs_reference() || reference != nullptr || cached_p0,
               "method '" + name_ + "' needs the frozen reference model but none was given",
               "pass a clone of the original model (model::clone_causal_lm) as the reference");
     UNL_CHECK(!needs_neighbours() || (local.neighbour_ids.defined() && local.neighbour_mask.defined()),
@@ -85,8 +86,12 @@ class BuiltinMethod final : public Method {
       auto nb = model.forward(local.neighbour_ids, local.neighbour_mask).logits;
       torch::Tensor ref;
       if (kind_ == Kind::kIcu) {
-        torch::NoGradGuard no_grad;
-        ref = reference->forward(local.neighbour_ids, local.neighbour_mask).logits;
+        if (local.neighbour_reference.defined()) {
+          ref = local.neighbour_reference;
+        } else {
+          torch::NoGradGuard no_grad;
+          ref = reference->forward(local.neighbour_ids, local.neighbour_mask).logits;
+        }
       }
       auto nsum = token_term_sums(nb, ref, local.neighbour_ids, local.neighbour_mask);
       const double inv_n = inverse(global, kNeighbourTokens);

@@ -16,6 +16,10 @@ namespace unl::unlearn {
 struct Batch {
   torch::Tensor forget_ids, forget_mask;        // [b, T] int64, mask 1 = real token
   torch::Tensor neighbour_ids, neighbour_mask;  // [b, T'] neighbours (ICU) / retain rows (GradDiff)
+  /// Optional precomputed P0 for the neighbour rows: theta0's logits or log-probabilities
+  /// [b, T', V] (a cache sharded like the samples). When defined ICU uses it instead of running
+  /// the reference model on the neighbours.
+  torch::Tensor neighbour_reference;
   int64_t rows() const { return forget_ids.defined() ? forget_ids.size(0) : 0; }
 };
 

@@ -130,6 +130,23 @@ TEST(Method, IcuValueMatchesTextbookFormula) {
   EXPECT_NEAR(out.terms.at("loss"), out.loss.item<double>(), 1e-9);
 }
 
+TEST(Method, IcuWithCachedReferenceLogProbsEqualsLiveReference) {
+  torch::manual_seed(13);
+  auto theta0 = torch::randn({kV, kV});
+  TableLM ref(theta0), model(theta0 + 0.3 * torch::randn({kV, kV}));
+  auto icu = make_method("icu", MethodWeights{});
+  auto b = make_batch(3, 14);
+  auto live = icu->loss(*model, ref.get(), b, icu->count(b));
+  Batch cached = b;
+  {
+    torch::NoGradGuard ng;
+    cached.neighbour_reference = ref->forward(b.neighbour_ids, b.neighbour_mask).logits.log_softmax(-1);
+  }
+  auto out = icu->loss(*model, nullptr, cached, icu->count(cached));
+  EXPECT_NEAR(out.terms.at("kl"), live.terms.at("kl"), 1e-6);
+  EXPECT_NEAR(out.loss.item<double>(), live.loss.item<double>(), 1e-6);
+}
+
 double forget_ce_after_sgd_step(const std::string& method, const Batch& b) {
   torch::manual_seed(6);
   auto theta0 = torch::randn({kV, kV});
