@@ -114,6 +114,16 @@ TEST(CheckpointFile, RoundTripsSeveralMegabytes) {
   EXPECT_TRUE(has(msg, "dataset 'big' checksum mismatch")) << msg;
 }
 
+TEST(CheckpointFile, RoundTripsAnEmptyState) {
+  ScratchDir dir;
+  write(dir.file("e.h5"), State{});
+  State out = read(dir.file("e.h5"));
+  EXPECT_TRUE(out.tensors.empty());
+  EXPECT_TRUE(out.strings.empty());
+  EXPECT_TRUE(out.ints.empty());
+  EXPECT_TRUE(inspect(dir.file("e.h5")).ok());
+}
+
 TEST(CheckpointFile, LayoutIsPlainHdf5) {
   // What docs/checkpoint-format.md promises h5py/h5dump users, checked with the raw C API.
   ScratchDir dir;
