@@ -1,189 +1,24 @@
-// One checkpoint file: write (atomic, one H5Dwrite per tensor straight from CPU memory), and
-// read / verify / inspect, which check the format version and every checksum.
+// Reading one checkpoint file: read / verify / inspect check the format version, every dataset's
+// checksum and the metadata checksum, naming the file and the dataset or key that is damaged.
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cstring>
 #include <future>
 #include <optional>
 
 #include "checkpoint/checkpoint.h"
-#include "checkpoint/durable.h"
+#include "checkpoint/format.h"
 #include "checkpoint/h5_util.h"
-#include "common/config.h"
 #include "common/error.h"
 #include "common/hash.h"
 
 namespace unl::checkpoint {
 namespace {
 
-constexpr const char* kVersionAttr = "unlearn_format_version";
-constexpr const char* kMetaHashAttr = "meta_xxh3_64";
+using namespace format;
+
 constexpr const char* kCorruptHint =
     "delete this file and resume: the newest valid older checkpoint in the same directory is "
     "picked automatically";
-
-struct DtypeSpec {
-  torch::ScalarType scalar;
-  const char* name;
-  bool is_float;  // stored as an HDF5 float (else an integer; bf16/f16 as raw uint16)
-};
-
-const DtypeSpec kDtypes[] = {
-    {torch::kFloat32, "float32", true}, {torch::kFloat64, "float64", true},
-    {torch::kBFloat16, "bfloat16", false}, {torch::kFloat16, "float16", false},
-    {torch::kInt64, "int64", false},     {torch::kInt32, "int32", false},
-    {torch::kInt16, "int16", false},     {torch::kInt8, "int8", false},
-    {torch::kUInt8, "uint8", false},     {torch::kBool, "bool", false},
-};
-
-const DtypeSpec* find_dtype(torch::ScalarType t) {
-  for (const auto& d : kDtypes)
-    if (d.scalar == t) return &d;
-  return nullptr;
-}
-const DtypeSpec* find_dtype(const std::string& name) {
-  for (const auto& d : kDtypes)
-    if (name == d.name) return &d;
-  return nullptr;
-}
-
-/// The native HDF5 memory (and file) type that holds the tensor's bytes unchanged.
-hid_t native_type(torch::ScalarType t) {
-  switch (t) {
-    case torch::kFloat32: return H5T_NATIVE_FLOAT;
-    case torch::kFloat64: return H5T_NATIVE_DOUBLE;
-    case torch::kBFloat16:
-    case torch::kFloat16: return H5T_NATIVE_UINT16;
-    case torch::kInt64: return H5T_NATIVE_INT64;
-    case torch::kInt32: return H5T_NATIVE_INT32;
-    case torch::kInt16: return H5T_NATIVE_INT16;
-    case torch::kInt8: return H5T_NATIVE_INT8;
-    default: return H5T_NATIVE_UINT8;  // uint8, bool
-  }
-}
-
-/// Length-prefixed fields, so ("ab","c") and ("a","bc") hash differently.
-void feed(Hasher& h, const std::string& s) {
-  std::uint64_t n = s.size();
-  h.update(&n, sizeof n);
-  h.update(s);
-}
-void feed(Hasher& h, std::int64_t v) { h.update(&v, sizeof v); }
-void feed_tensor(Hasher& h, const std::string& name, const std::string& dtype,
-                 const std::vector<std::uint64_t>& dims, const std::string& checksum) {
-  feed(h, name);
-  feed(h, dtype);
-  feed(h, static_cast<std::int64_t>(dims.size()));
-  for (auto d : dims) feed(h, static_cast<std::int64_t>(d));
-  feed(h, checksum);
-}
-
-std::string join_lines(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += n + "\n";
-  return out;
-}
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    out.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return out;
-}
-
-/// Names become HDF5 paths: reject what HDF5 or our line-based lists cannot hold.
-template <typename Map>
-void validate_names(const Map& m, const char* kind, bool reserve_meta) {
-  for (auto it = m.begin(); it != m.end(); ++it) {
-    const std::string& n = it->first;
-    std::string why;
-    if (n.empty()) why = "is empty";
-    else if (n.front() == '/' || n.back() == '/' || n.find("//") != std::string::npos)
-      why = "has an empty path component";
-    else if (n.find_first_of(std::string("\n\t\r\0", 4)) != std::string::npos)
-      why = "contains a control character";
-    else if (n == "." || n.find("./") == 0 || n.find("/./") != std::string::npos ||
-             (n.size() >= 2 && n.compare(n.size() - 2, 2, "/.") == 0))
-      why = "has a '.' path component";
-    else if (reserve_meta && (n == "meta" || n.rfind("meta/", 0) == 0))
-      why = "uses the reserved top-level group 'meta'";
-    else {
-      auto child = m.lower_bound(n + "/");
-      if (child != m.end() && child->first.rfind(n + "/", 0) == 0)
-        why = "is also a group (of '" + child->first + "')";
-    }
-    if (!why.empty())
-      UNL_THROW(std::string("checkpoint ") + kind + " name '" + n + "' " + why,
-                "use '/'-separated names without empty or '.' components, none a prefix group of "
-                "another");
-  }
-}
-
-void write_file(const std::string& path, const State& s) {
-  H5Handle file = h5::create_file(path);
-  hid_t root = file.get();
-  H5Handle meta = h5::create_group(root, "meta");
-  Hasher meta_hash;
-  feed(meta_hash, kFormatVersion);
-
-  std::vector<std::string> tensor_names;
-  for (const auto& [name, tensor] : s.tensors) {
-    UNL_CHECK(tensor.defined(), "checkpoint tensor '" + name + "' is undefined",
-              "store only defined tensors");
-    UNL_CHECK(tensor.layout() == torch::kStrided, "checkpoint tensor '" + name + "' is sparse",
-              "store its dense form (to_dense()) or its index and value tensors");
-    const DtypeSpec* spec = find_dtype(tensor.scalar_type());
-    UNL_CHECK(spec, "checkpoint tensor '" + name + "' has unsupported dtype " +
-                        std::string(c10::toString(tensor.scalar_type())),
-              "convert it to float32, float64, bfloat16, float16, int64, int32, int16, int8, uint8 "
-              "or bool first");
-    // No copy for a contiguous CPU tensor; one device->host copy otherwise.
-    torch::Tensor cpu = tensor.detach();
-    if (!cpu.device().is_cpu()) cpu = cpu.to(torch::kCPU);
-    cpu = cpu.contiguous();
-    const auto bytes = static_cast<std::size_t>(cpu.numel()) * cpu.element_size();
-    const void* data = cpu.numel() > 0 ? cpu.data_ptr() : nullptr;
-    std::string checksum = hex64(hash64(data, bytes));
-    std::vector<std::uint64_t> dims(cpu.sizes().begin(), cpu.sizes().end());
-    H5Handle dset = h5::write_dataset(root, name, native_type(spec->scalar), dims, data);
-    h5::write_attr_string(dset.get(), "dtype", spec->name);
-    h5::write_attr_string(dset.get(), "xxh3_64", checksum);
-    feed_tensor(meta_hash, name, spec->name, dims, checksum);
-    tensor_names.push_back(name);
-  }
-  h5::write_bytes_dataset(meta.get(), "tensors", join_lines(tensor_names));
-
-  std::vector<std::string> string_keys;
-  H5Handle strings = h5::create_group(meta.get(), "strings");
-  for (const auto& [key, value] : s.strings) {
-    h5::write_bytes_dataset(strings.get(), key, value);
-    feed(meta_hash, key);
-    feed(meta_hash, value);
-    string_keys.push_back(key);
-  }
-  h5::write_bytes_dataset(meta.get(), "string_keys", join_lines(string_keys));
-
-  H5Handle ints = h5::create_group(meta.get(), "ints");
-  for (const auto& [key, value] : s.ints) {
-    h5::write_attr_i64(ints.get(), key, value);
-    feed(meta_hash, key);
-    feed(meta_hash, value);
-  }
-
-  h5::write_attr_i64(root, kVersionAttr, kFormatVersion);
-  h5::write_attr_string(root, kMetaHashAttr, hex64(meta_hash.digest()));
-  h5::write_attr_string(root, "writer", std::string("unlearn ") + UNL_VERSION);
-  strings.reset();
-  ints.reset();
-  meta.reset();
-  h5::close_file(file);
-}
 
 /// A problem already phrased for the user; guarded() passes it through unwrapped.
 class CorruptError : public Error {
@@ -388,36 +223,8 @@ class Reader {
   Summary summary_;
 };
 
-}  // namespace
 
-void write(const std::string& path, const State& s) {
-  validate_names(s.tensors, "tensor", true);
-  validate_names(s.strings, "string", false);
-  for (const auto& [key, value] : s.ints)
-    UNL_CHECK(!key.empty() && key.find_first_of(std::string("\n\0", 2)) == std::string::npos,
-              "checkpoint int name '" + key + "' is empty or contains a control character",
-              "use a plain name such as 'epoch'");
-  const std::string dir = durable::parent_dir(path);
-  UNL_CHECK(::access(dir.c_str(), W_OK) == 0,
-            "cannot write checkpoint '" + path + "': directory '" + dir + "' " +
-                (::access(dir.c_str(), F_OK) == 0 ? "is not writable" : "does not exist"),
-            "create it or choose another output.dir");
-  H5ErrorsMuted muted;
-  const std::string tmp = durable::temp_name(path);
-  try {
-    write_file(tmp, s);
-    durable::fsync_file(tmp);
-    durable::rename_durably(tmp, path);
-  } catch (const Error& e) {
-    durable::remove_quietly(tmp);
-    UNL_THROW("writing checkpoint '" + path + "' failed: " + e.description(),
-              e.hint().empty() ? "check the directory is writable and the filesystem has space"
-                               : e.hint());
-  } catch (...) {
-    durable::remove_quietly(tmp);
-    throw;
-  }
-}
+}  // namespace
 
 State read(const std::string& path) {
   State s;
