@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -55,6 +56,13 @@ std::vector<std::string> g_overrides;
 }  // namespace
 
 int cli_main(int argc, char** argv) {
+  // Until MPI is up, name the rank the launcher gave us (errors in parsing come from every rank).
+  set_current_rank(0);
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* v = std::getenv(var); v && *v) {
+      set_current_rank(std::atoi(v));
+      break;
+    }
   CLI::App app{"unlearn: make a causal LM forget specific training sequences (ICU), as one MPI job.\n"
                "Run `unlearn <command> --help` for a command's options. Docs: docs/user-guide.md"};
   app.require_subcommand(1);
@@ -134,8 +142,8 @@ int cli_main(int argc, char** argv) {
     if (*run || *train) {
       const bool is_train = static_cast<bool>(*train);
       // Parse before MPI so usage errors are reported once and quickly, with exit code 2.
+      if (is_train) g_overrides.insert(g_overrides.begin(), "method.name=finetune");
       JobConfig cfg = JobConfig::from_file(config_path, g_overrides);
-      if (is_train) cfg.set("method.name", std::string("finetune"));
       RunOptions options;
       options.resume_path = resume_path;
       options.fresh = fresh;

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "common/log.h"
 
@@ -25,7 +27,18 @@ std::string format_duration(double s) {
   return fmt::format("{}s", t);
 }
 
-Progress::Progress(bool enabled) : enabled_(enabled), tty_(isatty(STDOUT_FILENO) == 1) {}
+namespace {
+// A live bar only on a real terminal: Open MPI hands ranks a pseudo-terminal even when mpirun's
+// output goes to a file, so under a launcher plain lines are the safe default.
+// UNL_PROGRESS=bar|lines overrides.
+bool live_bar() {
+  if (const char* p = std::getenv("UNL_PROGRESS"); p && *p) return std::string(p) == "bar";
+  const bool launched = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("SLURM_STEP_ID");
+  return isatty(STDOUT_FILENO) == 1 && !launched;
+}
+}  // namespace
+
+Progress::Progress(bool enabled) : enabled_(enabled), tty_(live_bar()) {}
 
 void Progress::start_epoch(int64_t epoch, int64_t batches, int64_t first_batch) {
   epoch_ = epoch;
