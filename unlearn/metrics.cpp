@@ -1,6 +1,6 @@
 // Forgetting metrics on token sequences: n-gram overlap, BLEU-4 (NLTK semantics), MA and token
 // CE from one teacher-forced forward, and EL_n by batched KV-cache greedy decoding that reuses
-// one prefill per sequence for all of its prefixes.
+// one prefill per sequence for all of its prefixes and decodes only where greedy diverges.
 #include "unlearn/metrics.h"
 
 #include <algorithm>

@@ -57,7 +57,12 @@ TeacherForcedMetrics teacher_forced_metrics(model::CausalLMImpl& model,
 std::vector<double> memorization_accuracy(model::CausalLMImpl& model,
                                           const std::vector<std::vector<int64_t>>& seqs,
                                           const EvalOptions& options);
-/// EL_n of each sequence with batched KV-cache greedy decoding.
+/// EL_n of each sequence (exactly the reference's value): one left-padded prefill per batch of
+/// batch_size sequences gives every prefix's first greedy token and its keys/values; prefixes
+/// whose first greedy token is the true one reuse the next prefix's continuation, and the rest
+/// decode batch_size rows at a time from the prefill's KV cache re-laid out per row.
+/// EL_n generates exactly T - i tokens per prefix (EOS does not stop it). Sequences with
+/// T - s - n + 1 < 1 (too short) score 0.
 std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
                                           const std::vector<std::vector<int64_t>>& seqs,
                                           const EvalOptions& options);
@@ -70,6 +75,9 @@ std::vector<double> extraction_likelihood_reference(model::CausalLMImpl& model,
 using DecodeFn = std::function<std::string(const std::vector<int64_t>&)>;
 
 /// All metrics of each sequence (ids are copied through). decode == nullptr: bleu stays 0.
+/// BLEU: num_beams-beam generation of gen_len tokens after the first prefix_len tokens, cut at
+/// the first eos_token_id (when >= 0), against tokens [prefix_len, prefix_len + gen_len), both
+/// decoded and split on whitespace; a sequence with no token after the prompt scores 0.
 std::vector<SampleMetrics> evaluate_samples(model::CausalLMImpl& model,
                                             const std::vector<int64_t>& ids,
                                             const std::vector<std::vector<int64_t>>& seqs,
