@@ -56,8 +56,9 @@ int main(int argc, char** argv) {
     c.num_heads = c.num_kv_heads = num("heads");
     c.intermediate_size = 4 * c.hidden_size;
     c.vocab_size = num("vocab");
+    c.bos_token_id = c.eos_token_id = c.vocab_size - 1;  // GPT-2's 50256 at the default vocab
     c.max_position_embeddings = std::max<int64_t>(2048, num("seq"));
-    c.attention_layers.clear();  // GPT-Neo default: alternate global / local
+    c.attention_layers.clear();  // make_causal_lm: GPT-Neo's default, alternate global / local
     if (c.family == unl::model::Family::kLlama) c.activation = "silu", c.tie_word_embeddings = false;
     torch::manual_seed(0);
     auto model = unl::model::make_causal_lm(c);

@@ -2,8 +2,12 @@
 // scores / sqrt(head_dim) in the weights' dtype, masked with finfo.min.
 #include "model/gpt2.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <string>
+
+#include "common/error.h"
 
 namespace unl::model {
 
@@ -67,6 +71,12 @@ torch::Tensor Gpt2ModelImpl::forward(const torch::Tensor& input_ids,
                                      const torch::Tensor& attention_mask, KVCache* cache) {
   const int64_t past = cache ? cache->length() : 0;
   auto ctx = detail::make_attention_context(input_ids, attention_mask, past, 0);
+  const int64_t max_positions = wpe->weight.size(0);
+  UNL_CHECK(past + input_ids.size(1) <= max_positions,
+            fmt::format("sequence of {} positions ({} cached + {} new) exceeds the model's {} "
+                        "position embeddings",
+                        past + input_ids.size(1), past, input_ids.size(1), max_positions),
+            "shorten the sequences or max_new_tokens (max_position_embeddings in config.json)");
   auto x = wte->forward(input_ids) + wpe->forward(ctx.position_ids);
   for (size_t i = 0; i < blocks.size(); ++i) x = blocks[i]->forward(x, ctx, cache, i);
   return ln_f->forward(x);
