@@ -32,7 +32,11 @@ struct ModelConfig {
   std::vector<std::string> attention_layers;  // GPT-Neo: "global"/"local" per layer (expanded)
   std::string activation = "gelu_new";  // gelu_new (GPT-Neo/GPT-2), silu (Llama)
   bool tie_word_embeddings = true;
-  bool attention_bias = false;          // Llama only
+  bool attention_bias = false;          // Llama attention_bias: bias on q, k, v AND o_proj
+  bool qkv_bias = false;                // bias on q, k, v (Qwen2: always; Llama: = attention_bias)
+  int64_t sliding_window = -1;          // Mistral / Qwen2 sliding window; -1: none (full attention)
+  std::string model_type;               // Llama-family variant: "mistral" | "qwen2"; empty for
+                                        // llama and the other families (written back as read)
   int64_t bos_token_id = 50256;
   int64_t eos_token_id = 50256;
   int64_t pad_token_id = -1;            // -1: none in the config; callers use eos

@@ -3,6 +3,7 @@
 #include "model/safetensors.h"
 
 #include "common/error.h"
+#include "model/json_strict.h"
 
 #include <nlohmann/json.hpp>
 
@@ -70,32 +71,13 @@ uint64_t json_uint(const nlohmann::json& v, const std::string& where, const std:
   return static_cast<uint64_t>(s);
 }
 
-// Parse JSON, rejecting duplicate keys in any object (nlohmann would silently keep the last).
+// The header must be a JSON object without repeated keys.
 nlohmann::json parse_object_unique_keys(const char* begin, const char* end,
                                         const std::string& where, const std::string& hint) {
-  std::vector<std::set<std::string>> open_objects;
-  std::string duplicate;
-  auto callback = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    using E = nlohmann::json::parse_event_t;
-    if (event == E::object_start) {
-      open_objects.emplace_back();
-    } else if (event == E::object_end) {
-      if (!open_objects.empty()) open_objects.pop_back();
-    } else if (event == E::key && duplicate.empty() && !open_objects.empty()) {
-      const auto& key = parsed.get_ref<const std::string&>();
-      if (!open_objects.back().insert(key).second) duplicate = key;
-    }
-    return true;
-  };
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(begin, end, callback);
-  } catch (const nlohmann::json::exception& e) {
-    UNL_THROW(where + "header is not valid JSON (" + e.what() + ")", hint);
-  }
-  UNL_CHECK(j.is_object(), where + "header must be a JSON object, got " + std::string(j.type_name()),
+  nlohmann::json j =
+      parse_json_strict(std::string_view(begin, static_cast<size_t>(end - begin)), where, hint);
+  UNL_CHECK(j.is_object(), where + "must be a JSON object, got " + std::string(j.type_name()),
             hint);
-  UNL_CHECK(duplicate.empty(), where + "key '" + duplicate + "' appears twice in the header", hint);
   return j;
 }
 
