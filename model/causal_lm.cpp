@@ -19,19 +19,15 @@ void KVCache::select_rows(const torch::Tensor& index) {
   }
 }
 
-CausalLM make_causal_lm(const ModelConfig& config) {
-  // The architectures rely on these; config.validate() checks the rest when parsing.
-  UNL_CHECK(config.num_heads > 0 && config.hidden_size % config.num_heads == 0,
-            fmt::format("hidden_size {} is not divisible by num_heads {}", config.hidden_size,
-                        config.num_heads),
-            "fix the model config");
-  UNL_CHECK(config.num_kv_heads > 0 && config.num_heads % config.num_kv_heads == 0,
-            fmt::format("num_heads {} is not divisible by num_kv_heads {}", config.num_heads,
-                        config.num_kv_heads),
-            "fix num_key_value_heads in the model config");
-  UNL_CHECK(config.family == Family::kLlama || config.num_kv_heads == config.num_heads,
-            "num_kv_heads differs from num_heads outside the Llama family",
-            "GPT-Neo and GPT-2 have no grouped-query attention; set num_kv_heads = num_heads");
+CausalLM make_causal_lm(const ModelConfig& requested) {
+  ModelConfig config = requested;
+  if (config.family == Family::kGptNeo && config.attention_layers.empty()) {
+    // HF's default attention_types [[["global", "local"], n/2]]: alternate, starting global.
+    for (int64_t i = 0; i < config.num_layers; ++i) {
+      config.attention_layers.push_back(i % 2 ? "local" : "global");
+    }
+  }
+  config.validate();
   UNL_CHECK(config.family != Family::kLlama || config.head_dim() % 2 == 0,
             fmt::format("head_dim {} is odd; rotary embeddings need an even head_dim",
                         config.head_dim()),

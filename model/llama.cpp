@@ -13,13 +13,13 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 
 LlamaAttentionImpl::LlamaAttentionImpl(const LlamaAttentionOptions& options_) : options(options_) {
   const int64_t e = options.hidden_size(), d = e / options.num_heads();
-  auto lin = [&](int64_t in, int64_t out) {
-    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(options.bias()));
+  auto lin = [&](int64_t in, int64_t out, bool bias) {
+    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
   };
-  q_proj = register_module("q_proj", lin(e, options.num_heads() * d));
-  k_proj = register_module("k_proj", lin(e, options.num_kv_heads() * d));
-  v_proj = register_module("v_proj", lin(e, options.num_kv_heads() * d));
-  o_proj = register_module("o_proj", lin(options.num_heads() * d, e));
+  q_proj = register_module("q_proj", lin(e, options.num_heads() * d, options.qkv_bias()));
+  k_proj = register_module("k_proj", lin(e, options.num_kv_heads() * d, options.qkv_bias()));
+  v_proj = register_module("v_proj", lin(e, options.num_kv_heads() * d, options.qkv_bias()));
+  o_proj = register_module("o_proj", lin(options.num_heads() * d, e, options.o_bias()));
 }
 
 torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const detail::AttentionContext& ctx,
@@ -41,7 +41,7 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const detail::
   detail::ScoreRule rule;
   rule.multiply_by = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   rule.softmax_fp32 = true;
-  auto out = detail::attend(q, k, v, ctx.blocked, rule);
+  auto out = detail::attend(q, k, v, ctx.blocked_local.defined() ? ctx.blocked_local : ctx.blocked, rule);
   return o_proj->forward(detail::merge_heads(out));
 }
 
@@ -60,7 +60,8 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c) {
   input_layernorm = register_module("input_layernorm", detail::RMSNorm(c.hidden_size, c.rms_norm_eps));
   self_attn = register_module(
       "self_attn", LlamaAttention(LlamaAttentionOptions(c.hidden_size, c.num_heads, c.num_kv_heads)
-                                      .bias(c.attention_bias)));
+                                      .qkv_bias(c.qkv_bias || c.attention_bias)
+                                      .o_bias(c.attention_bias)));
   post_attention_layernorm =
       register_module("post_attention_layernorm", detail::RMSNorm(c.hidden_size, c.rms_norm_eps));
   mlp = register_module("mlp", LlamaMLP(LlamaMLPOptions(c.hidden_size, c.intermediate_size)));
@@ -74,7 +75,7 @@ torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x,
 }
 
 LlamaModelImpl::LlamaModelImpl(const ModelConfig& c)
-    : head_dim(c.head_dim()), rope_theta(c.rope_theta) {
+    : head_dim(c.head_dim()), rope_theta(c.rope_theta), sliding_window(c.sliding_window) {
   auto emb = torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size);
   // HF passes pad_token_id as padding_idx: that row starts at zero and never gets a gradient.
   if (c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size) emb.padding_idx(c.pad_token_id);
@@ -100,7 +101,10 @@ Rotary LlamaModelImpl::rotary(const torch::Tensor& position_ids, torch::ScalarTy
 torch::Tensor LlamaModelImpl::forward(const torch::Tensor& input_ids,
                                       const torch::Tensor& attention_mask, KVCache* cache) {
   const int64_t past = cache ? cache->length() : 0;
-  auto ctx = detail::make_attention_context(input_ids, attention_mask, past, 0);
+  // HF Mistral's sliding window: query i sees key j iff 0 <= i - j < sliding_window, the same
+  // rule as GPT-Neo's local layers.
+  auto ctx = detail::make_attention_context(input_ids, attention_mask, past,
+                                            sliding_window > 0 ? sliding_window : 0);
   auto x = embed_tokens->forward(input_ids);
   auto rot = rotary(ctx.position_ids, x.scalar_type());
   for (size_t i = 0; i < decoder_layers.size(); ++i) {

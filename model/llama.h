@@ -15,7 +15,8 @@ struct LlamaAttentionOptions {
   TORCH_ARG(int64_t, hidden_size);
   TORCH_ARG(int64_t, num_heads);
   TORCH_ARG(int64_t, num_kv_heads);
-  TORCH_ARG(bool, bias) = false;  // attention_bias: q/k/v/o projections carry biases
+  TORCH_ARG(bool, qkv_bias) = false;  // q/k/v projections carry biases (Qwen2, attention_bias)
+  TORCH_ARG(bool, o_bias) = false;    // o_proj carries a bias (Llama attention_bias only)
 };
 
 /// Rotary cos/sin for one forward, [B, 1, T, head_dim] in the activations' dtype.
@@ -72,6 +73,7 @@ class LlamaModelImpl : public torch::nn::Module {
   Rotary rotary(const torch::Tensor& position_ids, torch::ScalarType dtype) const;
   int64_t head_dim;
   double rope_theta;
+  int64_t sliding_window;  // Mistral: keys at most sliding_window - 1 behind; -1 = full
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   std::vector<LlamaDecoderLayer> decoder_layers;

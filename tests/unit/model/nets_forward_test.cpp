@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "common/error.h"
 #include "model/causal_lm.h"
 #include "nets_reference.h"
 
@@ -53,6 +54,26 @@ TEST(NetsQuirks, GptNeoHasNoScoreScalingAndAWindow) {
   }
   auto wide_logits = wide_model->forward(row(kSeq), {}).logits[0].to(torch::kDouble);
   EXPECT_TRUE(torch::allclose(wide_logits, wrong, 1e-4, 1e-4));
+}
+
+TEST(NetsQuirks, MistralSlidingWindowAndQwen2BiasesMatchReference) {
+  auto mistral = tiny_config(Family::kLlama);
+  mistral.model_type = "mistral", mistral.sliding_window = 3;
+  auto model = random_model(mistral, 9);
+  auto logits = model->forward(row(kSeq), {}).logits[0].to(torch::kDouble);
+  EXPECT_TRUE(torch::allclose(logits, ref_logits(params_of(*model), mistral, kSeq), 1e-4, 1e-4));
+  auto full = mistral;
+  full.sliding_window = -1;
+  EXPECT_GT((logits - ref_logits(params_of(*model), full, kSeq)).abs().max().item<double>(), 1e-3);
+
+  auto qwen2 = tiny_config(Family::kLlama);
+  qwen2.model_type = "qwen2", qwen2.attention_bias = false, qwen2.qkv_bias = true;
+  auto q = random_model(qwen2, 10);
+  auto names = q->named_parameters();
+  EXPECT_TRUE(names.contains("model.layers.0.self_attn.v_proj.bias"));
+  EXPECT_FALSE(names.contains("model.layers.0.self_attn.o_proj.bias"));
+  EXPECT_TRUE(torch::allclose(q->forward(row(kSeq), {}).logits[0].to(torch::kDouble),
+                              ref_logits(params_of(*q), qwen2, kSeq), 1e-4, 1e-4));
 }
 
 TEST(NetsQuirks, ParameterNamesAreHuggingFaceNames) {
@@ -181,6 +202,16 @@ TEST_P(Nets, GradientsReachEveryParameter) {
   for (auto& p : model->named_parameters()) {
     ASSERT_TRUE(p.value().grad().defined()) << p.key();
     EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+  }
+}
+
+TEST(NetsQuirks, TooLongSequenceNamesThePositionLimit) {
+  auto model = make_causal_lm(tiny_config(Family::kGpt2));
+  try {
+    model->forward(torch::zeros({1, 33}, torch::kLong), {});
+    FAIL() << "33 positions fit a model with 32 position embeddings";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("32 position embeddings"), std::string::npos) << e.what();
   }
 }
 

@@ -35,7 +35,7 @@ inline ModelConfig tiny_config(Family family) {
     case Family::kLlama:
       c.hidden_size = 16, c.num_layers = 1, c.num_heads = 4, c.num_kv_heads = 2;
       c.intermediate_size = 12, c.activation = "silu", c.tie_word_embeddings = false;
-      c.attention_bias = true, c.rope_theta = 100.0, c.rms_norm_eps = 1e-6;
+      c.attention_bias = true, c.qkv_bias = true, c.rope_theta = 100.0, c.rms_norm_eps = 1e-6;
       break;
   }
   return c;
@@ -183,7 +183,9 @@ inline torch::Tensor ref_llama(const Params& p, const ModelConfig& c, const std:
     auto k = ref_rope(lin(h, pre + "self_attn.k_proj"), c.num_kv_heads, c.rope_theta);
     auto v = lin(h, pre + "self_attn.v_proj");
     auto a = ref_attention(q, k, v, c.num_heads, c.num_kv_heads, 1.0 / std::sqrt(double(c.head_dim())),
-                           [](int64_t i, int64_t j) { return j <= i; });
+                           [&](int64_t i, int64_t j) {
+                             return j <= i && (c.sliding_window <= 0 || i - j < c.sliding_window);
+                           });
     x = x + lin(a, pre + "self_attn.o_proj");
     h = rms(x, p.at(pre + "post_attention_layernorm.weight"));
     auto g = lin(h, pre + "mlp.gate_proj");
