@@ -1,6 +1,6 @@
 // Datasets of token sequences: JSONL (text or ids), numpy .npy token arrays and HDF5 token
 // datasets, validated with errors that name the file, the line or row, and the fix; plus
-// collation, deterministic splits and content hashes.
+// collation, forget <-> neighbour pairing, deterministic splits and content hashes.
 #pragma once
 
 #include <torch/torch.h>
@@ -9,61 +9,92 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace unl::data {
 
+/// One sequence of a data set. `id` is the JSONL `id` (default: the index among the file's
+/// non-blank lines) or the row index of a token array.
 struct Sample {
   int64_t id = 0;
   std::vector<int64_t> tokens;
-  std::string text;  // empty for token formats
+  std::string text;  // empty for token formats and JSONL `ids` lines without text
 };
 
+/// Where a data set lives and how to read it.
 struct DataSpec {
   std::string path;
   std::string format = "auto";      // jsonl | npy | h5 | auto (by extension)
   std::string text_field = "text";  // JSONL
   std::string h5_dataset = "tokens";
-  int64_t col_begin = 0, col_end = -1;  // token column range for npy/h5 (-1: all)
-  int64_t max_tokens = -1;              // truncate (-1: no limit)
-  int64_t limit = -1;                   // first N rows (-1: all)
+  int64_t col_begin = 0, col_end = -1;  // token column range for npy/h5 (-1: to the end)
+  int64_t max_tokens = -1;              // truncate each sequence (-1: no limit)
+  int64_t limit = -1;                   // first N rows / samples (-1: all)
 };
 
+/// Text -> token ids (e.g. a lambda over model::Tokenizer::encode). May be empty for token formats.
 using TokenizeFn = std::function<std::vector<int64_t>(std::string_view)>;
 
 /// Read and validate a data set. JSONL lines are objects with the text field (string) or an
-/// `ids` array of token ids, and an optional integer `id` (default: the line index). Token ids
-/// must lie in [0, vocab_size). Errors name file + line/row + fix: malformed JSON, missing field,
-/// empty text, bad id, ragged or wrongly typed arrays, duplicate ids, an empty set.
+/// `ids` array of token ids (used as given when both are present), and an optional integer `id`.
+/// Token ids must lie in [0, vocab_size) and every sequence needs >= 2 tokens. Errors name the
+/// file + line (JSONL) or row (npy/h5) and the fix: malformed JSON, missing or mistyped field,
+/// empty text, bad token id, nested/non-integer id arrays, duplicate ids, an empty set.
 std::vector<Sample> load_samples(const DataSpec& spec, const TokenizeFn& tokenize, int64_t vocab_size);
 
-/// The 2-D integer array of a .npy file (<u2, <i4, <i8, |u1; C order) as rows of int64.
-std::vector<std::vector<int64_t>> read_npy_tokens(const std::string& path);
-/// The 2-D integer dataset `name` of an HDF5 file as rows of int64.
-std::vector<std::vector<int64_t>> read_h5_tokens(const std::string& path, const std::string& name);
+/// The 2-D integer array of a numpy .npy file (versions 1.0-3.0; dtypes |u1 <u2 <i2 <i4 <u4 <i8;
+/// C order only) as rows of int64; at most `max_rows` rows are read (-1: all).
+std::vector<std::vector<int64_t>> read_npy_tokens(const std::string& path, int64_t max_rows = -1);
+/// The 2-D integer dataset `name` of an HDF5 file as rows of int64; at most `max_rows` rows.
+std::vector<std::vector<int64_t>> read_h5_tokens(const std::string& path, const std::string& name,
+                                                 int64_t max_rows = -1);
 
-/// Writers (tests, tools, the demo). dtype for npy: "<u2", "<i4" or "<i8".
+/// Writers (tests, tools, the demo). JSONL lines get `id` and `text`, or `ids` when text is empty.
 void write_jsonl(const std::string& path, const std::vector<Sample>& samples);
-void write_npy_tokens(const std::string& path, const std::vector<std::vector<int64_t>>& rows,
-                      const std::string& dtype);
-void write_h5_tokens(const std::string& path, const std::string& name,
-                     const std::vector<std::vector<int64_t>>& rows);
+/// A numpy-loadable .npy (format 1.0). dtype: "<u2"/"uint16", "<i4"/"int32" or "<i8"/"int64";
+/// rows must be equally long and every value must fit the dtype.
+void write_npy(const std::string& path, const std::vector<std::vector<int64_t>>& rows, const std::string& dtype);
+inline void write_npy_tokens(const std::string& path, const std::vector<std::vector<int64_t>>& rows,
+                             const std::string& dtype) {
+  write_npy(path, rows, dtype);
+}
+/// A 2-D little-endian int64 dataset `name` in a new HDF5 file (truncates an existing one).
+void write_h5_tokens(const std::string& path, const std::string& name, const std::vector<std::vector<int64_t>>& rows);
 
 struct Collated {
   torch::Tensor ids;   // [B, L] int64
   torch::Tensor mask;  // [B, L] int64, 1 = real token
 };
-/// Pad rows to a common length (at least pad_to) on the left or the right.
+/// Pad rows to a common length L = max(longest row, pad_to) on the left or the right.
 Collated collate(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad_id, bool left_pad,
                  int64_t pad_to = -1);
 Collated collate(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, bool left_pad,
                  int64_t pad_to = -1);
 
-/// Deterministic split: `count` samples (chosen by a seeded permutation) go to the second list.
+/// A forget sample and the retained-pool row of its neighbour (-1: none).
+struct Pair {
+  int64_t forget_index = 0;   // position in the forget vector
+  int64_t forget_id = 0;      // Sample::id of the forget sample
+  int64_t neighbour_row = -1; // position in the pool vector
+};
+/// Pair forget[i] with pool[neighbour_rows[i]]. `neighbour_rows` empty: no neighbours (all -1).
+/// Rejects a length mismatch, rows outside the pool, and a neighbour identical to its forget
+/// sample (the pool must not contain the sequences being forgotten).
+std::vector<Pair> make_pairs(const std::vector<Sample>& forget, const std::vector<int64_t>& neighbour_rows,
+                             const std::vector<Sample>& pool);
+
+/// 0..n-1 shuffled by Fisher-Yates over splitmix64(seed): the same on every platform and compiler.
+std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
+/// Deterministic split: `count` samples chosen by seeded_permutation go to .second, the rest to
+/// .first; both keep the input order.
 std::pair<std::vector<Sample>, std::vector<Sample>> split_heldout(const std::vector<Sample>& samples,
                                                                  int64_t count, uint64_t seed);
+/// As split_heldout with count = round(fraction * size), fraction in [0, 1].
+std::pair<std::vector<Sample>, std::vector<Sample>> split_heldout_fraction(const std::vector<Sample>& samples,
+                                                                          double fraction, uint64_t seed);
 
-/// XXH3-64 (hex) over ids and tokens: identifies a data set in reports and checkpoints.
+/// XXH3-64 (hex) over ids and tokens (in order): identifies a data set in reports and checkpoints.
 std::string dataset_hash(const std::vector<Sample>& samples);
 
 }  // namespace unl::data

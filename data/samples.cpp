@@ -1,0 +1,169 @@
+// load_samples(): format detection, the JSONL reader, and the validation every format shares,
+// with errors that point at the file and the line (JSONL) or row (npy / h5); plus write_jsonl.
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "common/error.h"
+#include "data/data.h"
+
+namespace unl::data {
+namespace {
+
+constexpr const char* kLineShape = "each line must be one JSON object, e.g. {\"id\": 3, \"text\": \"...\"}";
+
+std::string detect_format(const DataSpec& spec) {
+  if (spec.format != "auto") return spec.format;
+  const std::string ext = std::filesystem::path(spec.path).extension().string();
+  if (ext == ".jsonl" || ext == ".json" || ext == ".ndjson") return "jsonl";
+  if (ext == ".npy") return "npy";
+  if (ext == ".h5" || ext == ".hdf5" || ext == ".hdf") return "h5";
+  UNL_USAGE_ERROR("cannot tell the format of '" + spec.path + "' from its extension '" + ext + "'",
+                  "name it .jsonl, .npy or .h5, or set data.format = \"jsonl\" | \"npy\" | \"h5\"");
+}
+
+// Samples plus where each came from ("file:LINE" or "file row R"), for the shared checks.
+struct Loaded {
+  std::vector<Sample> samples;
+  std::vector<std::string> where;
+};
+
+Loaded read_jsonl(const DataSpec& spec, const TokenizeFn& tokenize) {
+  std::ifstream in(spec.path, std::ios::binary);
+  UNL_CHECK(in.good(), "cannot open '" + spec.path + "'", "check the path and permissions");
+  Loaded out;
+  std::string line;
+  int64_t lineno = 0, index = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (lineno == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // UTF-8 BOM
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (spec.limit >= 0 && index >= spec.limit) break;
+    const std::string at = spec.path + ":" + std::to_string(lineno);
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    UNL_CHECK(!j.is_discarded(), at + ": not valid JSON", kLineShape);
+    UNL_CHECK(j.is_object(), at + ": a JSON " + std::string(j.type_name()) + ", not an object", kLineShape);
+    Sample s;
+    s.id = index;
+    if (auto it = j.find("id"); it != j.end()) {
+      UNL_CHECK(it->is_number_integer() &&
+                    !(it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())),
+                at + ": \"id\" must be an integer (got " + it->dump() + ")",
+                "use integer ids, or leave \"id\" out and the line's index is used");
+      s.id = it->get<int64_t>();
+    }
+    const auto text_it = j.find(spec.text_field);
+    const auto ids_it = j.find("ids");
+    if (text_it != j.end()) {
+      UNL_CHECK(text_it->is_string(),
+                at + ": field \"" + spec.text_field + "\" must be a string (got " + text_it->type_name() + ")",
+                "store the text as a JSON string, or give token ids as \"ids\": [..]");
+      s.text = text_it->get<std::string>();
+    }
+    if (ids_it != j.end()) {
+      UNL_CHECK(ids_it->is_array(), at + ": \"ids\" must be an array of token ids (got " + ids_it->type_name() + ")",
+                "write \"ids\": [464, 2068, ...]");
+      for (size_t k = 0; k < ids_it->size(); ++k) {
+        const auto& v = (*ids_it)[k];
+        UNL_CHECK(!v.is_array(), at + ": \"ids\" is a nested (ragged) array; element " + std::to_string(k) + " is " + v.dump(),
+                  "one line holds one flat sequence; put each sequence on its own line");
+        UNL_CHECK(v.is_number_integer(), at + ": \"ids\" element " + std::to_string(k) + " is " + v.dump() + ", not an integer",
+                  "token ids are integers");
+        s.tokens.push_back(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())
+                               ? std::numeric_limits<int64_t>::max()
+                               : v.get<int64_t>());
+      }
+      UNL_CHECK(!s.tokens.empty(), at + ": \"ids\" is empty", "remove the line or give it token ids");
+    } else if (text_it != j.end()) {
+      UNL_CHECK(!s.text.empty(), at + ": empty text in field \"" + spec.text_field + "\"",
+                "remove the line or give it text");
+      UNL_CHECK(static_cast<bool>(tokenize), at + ": text given but no tokenizer",
+                "this is a bug in the caller: JSONL text needs a tokenize function");
+      s.tokens = tokenize(s.text);
+      UNL_CHECK(!s.tokens.empty(), at + ": the text tokenizes to nothing", "give the line real text");
+    } else {
+      UNL_THROW(at + ": no \"" + spec.text_field + "\" or \"ids\" field",
+                "each line needs the text (field set by data.text_field) or an \"ids\" array");
+    }
+    out.samples.push_back(std::move(s));
+    out.where.push_back(at);
+    ++index;
+  }
+  UNL_CHECK(!in.bad(), "reading '" + spec.path + "' failed", "the disk may have an I/O error");
+  return out;
+}
+
+Loaded rows_to_samples(std::vector<std::vector<int64_t>> rows, const DataSpec& spec) {
+  Loaded out;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    auto& row = rows[r];
+    const int64_t cols = static_cast<int64_t>(row.size());
+    const int64_t e = spec.col_end < 0 ? cols : spec.col_end;
+    UNL_CHECK(spec.col_begin >= 0 && spec.col_begin < e && e <= cols,
+              spec.path + ": column range [" + std::to_string(spec.col_begin) + ", " + std::to_string(e) +
+                  ") does not fit rows of " + std::to_string(cols) + " tokens",
+              "set data.col_begin / data.col_end so that 0 <= col_begin < col_end <= " + std::to_string(cols));
+    Sample s;
+    s.id = static_cast<int64_t>(r);
+    s.tokens.assign(row.begin() + spec.col_begin, row.begin() + e);
+    out.samples.push_back(std::move(s));
+    out.where.push_back(spec.path + " row " + std::to_string(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Sample> load_samples(const DataSpec& spec, const TokenizeFn& tokenize, int64_t vocab_size) {
+  UNL_CHECK(vocab_size > 0, "loading '" + spec.path + "': vocabulary size " + std::to_string(vocab_size),
+            "this is a bug in the caller: pass the model's vocab_size");
+  UNL_CHECK(std::filesystem::is_regular_file(spec.path), "data file '" + spec.path + "' does not exist or is not a file",
+            "check the path in the configuration (relative paths are relative to the config file)");
+  const std::string format = detect_format(spec);
+  Loaded in;
+  if (format == "jsonl") {
+    in = read_jsonl(spec, tokenize);
+  } else if (format == "npy") {
+    in = rows_to_samples(read_npy_tokens(spec.path, spec.limit), spec);
+  } else if (format == "h5") {
+    in = rows_to_samples(read_h5_tokens(spec.path, spec.h5_dataset, spec.limit), spec);
+  } else {
+    UNL_USAGE_ERROR("unknown data format '" + format + "' for '" + spec.path + "'", "use jsonl, npy, h5 or auto");
+  }
+  UNL_CHECK(!in.samples.empty(), "data file '" + spec.path + "' holds no samples",
+            "give it at least one sequence (blank lines are skipped)");
+  std::unordered_map<int64_t, size_t> first_seen;
+  for (size_t i = 0; i < in.samples.size(); ++i) {
+    Sample& s = in.samples[i];
+    const std::string& at = in.where[i];
+    const auto [it, fresh] = first_seen.emplace(s.id, i);
+    UNL_CHECK(fresh, at + ": duplicate id " + std::to_string(s.id) + " (first at " + in.where[it->second] + ")",
+              "give every sample a unique id");
+    if (spec.max_tokens > 0 && static_cast<int64_t>(s.tokens.size()) > spec.max_tokens) s.tokens.resize(spec.max_tokens);
+    UNL_CHECK(s.tokens.size() >= 2, at + ": only " + std::to_string(s.tokens.size()) + " token(s)",
+              "sequences need at least 2 tokens (one to predict from, one to predict)");
+    for (size_t t = 0; t < s.tokens.size(); ++t)
+      UNL_CHECK(s.tokens[t] >= 0 && s.tokens[t] < vocab_size,
+                at + ": token id " + std::to_string(s.tokens[t]) + " at position " + std::to_string(t) +
+                    " outside the vocabulary [0, " + std::to_string(vocab_size) + ")",
+                "the data was tokenized for another model; re-tokenize it with this model's tokenizer");
+  }
+  return std::move(in.samples);
+}
+
+void write_jsonl(const std::string& path, const std::vector<Sample>& samples) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  UNL_CHECK(out.good(), "cannot write '" + path + "'", "check the directory exists and is writable");
+  for (const auto& s : samples) {
+    nlohmann::json j = {{"id", s.id}};
+    if (s.text.empty()) j["ids"] = s.tokens;
+    else j["text"] = s.text;
+    out << j.dump() << "\n";
+  }
+  out.close();
+  UNL_CHECK(!out.fail(), "write to '" + path + "' failed", "the disk may be full");
+}
+
+}  // namespace unl::data

@@ -1,0 +1,188 @@
+// .npy and HDF5 token arrays: files assembled byte by byte (npy) or through the raw HDF5 C API
+// (independent of our writers), column ranges, row limits, and every rejected layout.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include "data_test_util.h"
+
+namespace {
+using namespace unl_data_test;
+using unl::data::DataSpec;
+
+std::string le(uint64_t v, int bytes) {
+  std::string s;
+  for (int i = 0; i < bytes; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+  return s;
+}
+
+// A .npy as numpy.save writes it: magic, version, header length, padded header dict, data.
+std::string npy(int major, const std::string& dict, const std::string& data) {
+  const size_t prefix = major == 1 ? 10 : 12;
+  std::string header = dict;
+  while ((prefix + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  return std::string("\x93NUMPY", 6) + static_cast<char>(major) + '\0' + le(header.size(), major == 1 ? 2 : 4) +
+         header + data;
+}
+
+std::string u16_2x3() {
+  std::string d;
+  for (uint16_t v : {1, 2, 50256, 4, 65535, 6}) d += le(v, 2);
+  return npy(1, "{'descr': '<u2', 'fortran_order': False, 'shape': (2, 3), }", d);
+}
+
+TEST(Npy, HandMadeUint16ColumnsAndRowLimit) {
+  const auto p = tmp("t.npy");
+  write_bytes(p, u16_2x3());
+  auto rows = unl::data::read_npy_tokens(p);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], (std::vector<int64_t>{1, 2, 50256}));
+  EXPECT_EQ(rows[1], (std::vector<int64_t>{4, 65535, 6}));
+  EXPECT_EQ(unl::data::read_npy_tokens(p, 1).size(), 1u);
+  DataSpec spec = spec_of(p);
+  spec.col_begin = 1;
+  auto s = unl::data::load_samples(spec, {}, 70000);
+  EXPECT_EQ(s[1].id, 1);
+  EXPECT_EQ(s[1].tokens, (std::vector<int64_t>{65535, 6}));
+  spec.col_end = 2;  // a prefix / suffix split is a pair of column ranges
+  EXPECT_NE(load_error(spec, 70000).find("t.npy row 0: only 1 token(s)"), std::string::npos);
+  spec.col_begin = 0;
+  EXPECT_EQ(unl::data::load_samples(spec, {}, 70000)[1].tokens, (std::vector<int64_t>{4, 65535}));
+  spec.col_end = -1;
+  EXPECT_NE(load_error(spec, 50257).find("t.npy row 1: token id 65535 at position 1 outside"), std::string::npos);
+  spec.col_end = 9;
+  EXPECT_NE(load_error(spec, 70000).find("t.npy: column range [0, 9) does not fit rows of 3 tokens"), std::string::npos);
+  spec.col_begin = 2;
+  spec.col_end = 1;
+  EXPECT_NE(load_error(spec, 70000).find("column range [2, 1)"), std::string::npos);
+  spec = spec_of(p);
+  spec.limit = 1;
+  EXPECT_EQ(unl::data::load_samples(spec, {}, 70000).size(), 1u);
+}
+
+TEST(Npy, Versions2And3SignedAndByteTypes) {
+  const auto p = tmp("v.npy");
+  write_bytes(p, npy(2, "{'descr': '<i4', 'fortran_order': False, 'shape': (1, 3)}",
+                     le(7, 4) + le(0xFFFFFFFFu, 4) + le(70000, 4)));
+  EXPECT_EQ(unl::data::read_npy_tokens(p)[0], (std::vector<int64_t>{7, -1, 70000}));
+  EXPECT_NE(load_error(spec_of(p), 100000).find("v.npy row 0: token id -1 at position 1"), std::string::npos);
+  write_bytes(p, npy(3, "{\"descr\": \"|u1\", \"fortran_order\": False, \"shape\": (2L, 2L), }", "\x01\x02\xff\x04"));
+  EXPECT_EQ(unl::data::read_npy_tokens(p), (std::vector<std::vector<int64_t>>{{1, 2}, {255, 4}}));
+  write_bytes(p, npy(1, "{'shape': (1, 2), 'fortran_order': False, 'descr': '<i8'}", le(5, 8) + le(uint64_t(-9), 8)));
+  EXPECT_EQ(unl::data::read_npy_tokens(p)[0], (std::vector<int64_t>{5, -9}));
+}
+
+TEST(Npy, RejectsLiesAndUnsupportedLayoutsNamingTheFile) {
+  const auto p = tmp("bad.npy");
+  const std::string good = u16_2x3();
+  auto error_for = [&](const std::string& bytes) {
+    write_bytes(p, bytes);
+    return load_error(spec_of(p), 70000);
+  };
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string b = good;
+    b.replace(b.find(from), from.size(), to);
+    return b;
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {good.substr(0, good.size() - 1), "needs 12 data bytes but the file holds 11"},
+      {good + "xx", "needs 12 data bytes but the file holds 14"},
+      {with("False", "True "), "Fortran-ordered"},
+      {with("<u2", ">u2"), "dtype '>u2' is big-endian"},
+      {with("<u2", "<f2"), "dtype '<f2' is not a supported token type"},
+      {with("<u2", "<u8"), "dtype '<u8' is not a supported token type"},
+      {with("(2, 3)", "(6,)  "), "a 1-D array"},
+      {with("(2, 3)", "(1,2,3)"), "a 3-D array"},
+      {with("'shape'", "'shapE'"), "malformed .npy header (unexpected or repeated key 'shapE'"},
+      {with("'descr': '<u2', ", "'descr': '<u2', 'descr': '<u2' "), "malformed .npy header"},
+      {with("(2, 3)", "[2, 3]"), "malformed .npy header (expected '('"},
+      {with("False", "Nope "), "expected True or False"},
+      {"PK\x03\x04 not numpy", "not a .npy file (bad magic)"},
+      {std::string("\x93NUMPY\x04\x00\x10\x00", 10), "unsupported .npy format version 4.0"},
+      {std::string("\x93NUMPY\x01\x00\xff\x7f{}", 12), "header length 32767 runs past the end"},
+  };
+  for (const auto& [bytes, expected] : cases) {
+    const std::string err = error_for(bytes);
+    EXPECT_NE(err.find("bad.npy"), std::string::npos) << err;
+    EXPECT_NE(err.find(expected), std::string::npos) << "expected: " << expected << "\nerror: " << err;
+    EXPECT_NE(err.find("HINT: "), std::string::npos) << err;
+  }
+}
+
+TEST(Npy, WriterRoundTripAndRangeChecks) {
+  const std::vector<std::vector<int64_t>> rows = {{3, 1, 4, 1}, {5, 9, 2, 65535}};
+  for (const char* dt : {"<u2", "<i4", "<i8", "uint16", "int64"}) {
+    unl::data::write_npy(tmp("w.npy"), rows, dt);
+    EXPECT_EQ(unl::data::read_npy_tokens(tmp("w.npy")), rows) << dt;
+  }
+  // The writer's bytes equal the hand-assembled file (same header padding as numpy).
+  unl::data::write_npy(tmp("w.npy"), {{1, 2, 50256}, {4, 65535, 6}}, "<u2");
+  std::ifstream in(tmp("w.npy"), std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), u16_2x3());
+  EXPECT_THROW(unl::data::write_npy(tmp("w.npy"), {{65536}}, "<u2"), unl::Error);
+  EXPECT_THROW(unl::data::write_npy(tmp("w.npy"), {{-1}}, "<u2"), unl::Error);
+  EXPECT_THROW(unl::data::write_npy(tmp("w.npy"), {{1, 2}, {3}}, "<i8"), unl::Error);
+  EXPECT_THROW(unl::data::write_npy(tmp("w.npy"), {{1}}, "<f4"), unl::Error);
+}
+
+// HDF5 files written with the raw C API, not write_h5_tokens.
+void raw_h5(const std::string& path, hid_t file_type, hid_t mem_type, const void* data, int rank, const hsize_t* dims,
+            const char* name = "tokens") {
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t g = H5Gcreate2(f, "group", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t s = H5Screate_simple(rank, dims, nullptr);
+  hid_t d = H5Dcreate2(f, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  H5Dclose(d);
+  H5Sclose(s);
+  H5Gclose(g);
+  H5Fclose(f);
+}
+
+TEST(H5, RawUint16DatasetColumnsAndRowLimit) {
+  const auto p = tmp("raw.h5");
+  const uint16_t v[3][4] = {{10, 11, 12, 13}, {20, 21, 22, 23}, {30, 31, 65535, 33}};
+  const hsize_t dims[2] = {3, 4};
+  raw_h5(p, H5T_STD_U16BE, H5T_NATIVE_UINT16, v, 2, dims);  // big-endian on disk: HDF5 converts
+  EXPECT_EQ(unl::data::read_h5_tokens(p, "tokens"),
+            (std::vector<std::vector<int64_t>>{{10, 11, 12, 13}, {20, 21, 22, 23}, {30, 31, 65535, 33}}));
+  EXPECT_EQ(unl::data::read_h5_tokens(p, "tokens", 2).size(), 2u);
+  DataSpec spec = spec_of(p);
+  spec.col_begin = 1;
+  spec.col_end = 3;
+  spec.limit = 2;
+  auto s = unl::data::load_samples(spec, {}, 100);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].tokens, (std::vector<int64_t>{21, 22}));
+  spec.limit = -1;
+  EXPECT_NE(load_error(spec, 100).find("raw.h5 row 2: token id 65535 at position 1 outside"), std::string::npos);
+}
+
+TEST(H5, RejectsWrongDatasetsNamingTheFile) {
+  const auto p = tmp("bad.h5");
+  const float f[2][2] = {{1, 2}, {3, 4}};
+  const hsize_t d2[2] = {2, 2}, d1[1] = {4};
+  raw_h5(p, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, f, 2, d2);
+  EXPECT_NE(load_error(spec_of(p)).find("bad.h5:/tokens: not an integer dataset"), std::string::npos);
+  const int64_t ints[4] = {1, 2, 3, 4};
+  raw_h5(p, H5T_STD_I64LE, H5T_NATIVE_INT64, ints, 1, d1);
+  EXPECT_NE(load_error(spec_of(p)).find("bad.h5:/tokens: a 1-D dataset"), std::string::npos);
+  raw_h5(p, H5T_STD_U64LE, H5T_NATIVE_INT64, ints, 2, d2);
+  EXPECT_NE(load_error(spec_of(p)).find("8-byte unsigned integers"), std::string::npos);
+  DataSpec spec = spec_of(p);
+  spec.h5_dataset = "nope";
+  EXPECT_NE(load_error(spec).find("bad.h5: no dataset 'nope'"), std::string::npos);
+  spec.h5_dataset = "group";
+  EXPECT_NE(load_error(spec).find("bad.h5:/group is a group"), std::string::npos);
+  write_bytes(p, "not hdf5 at all");
+  EXPECT_NE(load_error(spec_of(p)).find("bad.h5' is missing or not an HDF5 file"), std::string::npos);
+}
+
+TEST(H5, WriterRoundTrip) {
+  const std::vector<std::vector<int64_t>> rows = {{3, 1, 4, 1}, {5, 9, 2, -6}};
+  unl::data::write_h5_tokens(tmp("w.h5"), "tokens", rows);
+  EXPECT_EQ(unl::data::read_h5_tokens(tmp("w.h5"), "tokens"), rows);
+  EXPECT_THROW(unl::data::write_h5_tokens(tmp("w.h5"), "tokens", {{1, 2}, {3}}), unl::Error);
+}
+
+}  // namespace
