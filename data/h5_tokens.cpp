@@ -17,7 +17,8 @@ std::vector<std::vector<int64_t>> read_h5_tokens(const std::string& path, const 
             "check the path; a truncated copy is not readable (h5dump -H shows whether HDF5 can open it)");
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   UNL_CHECK(file.valid(), "cannot open '" + path + "' as HDF5", "check permissions; the file may be corrupt");
-  UNL_CHECK(!name.empty() && UNL_H5_CHECK(H5Lexists(file.get(), name.c_str(), H5P_DEFAULT)) > 0,
+  // H5Lexists fails (< 0) rather than answering 0 when an intermediate group of "a/b" is missing.
+  UNL_CHECK(!name.empty() && H5Lexists(file.get(), name.c_str(), H5P_DEFAULT) > 0,
             path + ": no dataset '" + name + "'",
             "set data.h5_dataset to the dataset holding the token ids (h5ls -r lists them)");
   {
@@ -29,7 +30,11 @@ std::vector<std::vector<int64_t>> read_h5_tokens(const std::string& path, const 
   H5Handle ds(UNL_H5_CHECK(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT)), H5Dclose);
   H5Handle type(UNL_H5_CHECK(H5Dget_type(ds.get())), H5Tclose);
   const H5T_class_t cls = H5Tget_class(type.get());
-  UNL_CHECK(cls == H5T_INTEGER, where + ": not an integer dataset (HDF5 type class " + std::to_string(cls) + ")",
+  const std::string kind = cls == H5T_FLOAT    ? "floating-point"
+                           : cls == H5T_STRING ? "string"
+                           : cls == H5T_COMPOUND ? "compound"
+                                                 : "HDF5 type class " + std::to_string(cls);
+  UNL_CHECK(cls == H5T_INTEGER, where + ": a " + kind + " dataset, not integers",
             "token ids must be stored as integers, e.g. f.create_dataset(name, data=a.astype('int64'))");
   const size_t size = H5Tget_size(type.get());
   UNL_CHECK(size > 0, where + ": cannot read the dataset's integer size", "the file may be corrupt");

@@ -60,7 +60,9 @@ class HeaderParser {
 
  private:
   [[noreturn]] void fail(const std::string& why) const {
-    UNL_THROW(path_ + ": malformed .npy header (" + why + " at byte " + std::to_string(pos_) + " of \"" + s_ + "\")",
+    const size_t end = s_.find_last_not_of(" \n");
+    UNL_THROW(path_ + ": malformed .npy header (" + why + " at byte " + std::to_string(pos_) + " of \"" +
+                  s_.substr(0, end == std::string::npos ? 0 : end + 1) + "\")",
               std::string("the file was not written by numpy or is corrupt; ") + kResave);
   }
   char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }

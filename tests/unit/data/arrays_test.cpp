@@ -96,6 +96,7 @@ TEST(Npy, RejectsLiesAndUnsupportedLayoutsNamingTheFile) {
       {with("'shape'", "'shapE'"), "malformed .npy header (unexpected or repeated key 'shapE'"},
       {with("'descr': '<u2', ", "'descr': '<u2', 'descr': '<u2' "), "malformed .npy header"},
       {with("(2, 3)", "[2, 3]"), "malformed .npy header (expected '('"},
+      {with(", }", "} x"), "(bytes after the closing '}' at byte 58 of \"{'descr': '<u2', 'fortran_order': False, 'shape': (2, 3)} x\")"},
       {with("False", "Nope "), "expected True or False"},
       {"PK\x03\x04 not numpy", "not a .npy file (bad magic)"},
       {std::string("\x93NUMPY\x04\x00\x10\x00", 10), "unsupported .npy format version 4.0"},
@@ -163,7 +164,7 @@ TEST(H5, RejectsWrongDatasetsNamingTheFile) {
   const float f[2][2] = {{1, 2}, {3, 4}};
   const hsize_t d2[2] = {2, 2}, d1[1] = {4};
   raw_h5(p, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, f, 2, d2);
-  EXPECT_NE(load_error(spec_of(p)).find("bad.h5:/tokens: not an integer dataset"), std::string::npos);
+  EXPECT_NE(load_error(spec_of(p)).find("bad.h5:/tokens: a floating-point dataset, not integers"), std::string::npos);
   const int64_t ints[4] = {1, 2, 3, 4};
   raw_h5(p, H5T_STD_I64LE, H5T_NATIVE_INT64, ints, 1, d1);
   EXPECT_NE(load_error(spec_of(p)).find("bad.h5:/tokens: a 1-D dataset"), std::string::npos);
@@ -172,6 +173,8 @@ TEST(H5, RejectsWrongDatasetsNamingTheFile) {
   DataSpec spec = spec_of(p);
   spec.h5_dataset = "nope";
   EXPECT_NE(load_error(spec).find("bad.h5: no dataset 'nope'"), std::string::npos);
+  spec.h5_dataset = "no/such/path";
+  EXPECT_NE(load_error(spec).find("bad.h5: no dataset 'no/such/path'"), std::string::npos);
   spec.h5_dataset = "group";
   EXPECT_NE(load_error(spec).find("bad.h5:/group is a group"), std::string::npos);
   write_bytes(p, "not hdf5 at all");
