@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -149,17 +150,22 @@ void write_checkpoint(Job& job, const std::string& why) {
 }
 
 bool try_resume(Job& job, const RunOptions& options) {
+  // Rank 0 finds (and fully verifies) the checkpoint; the others then read the file it names.
   std::string path;
+  std::optional<checkpoint::State> loaded;
   if (job.root()) {
     if (!options.resume_path.empty()) {
       path = options.resume_path;
     } else if (!options.fresh) {
-      path = job.ckpt_dir->newest_valid().value_or("");
+      if (auto found = job.ckpt_dir->load_newest_valid()) {
+        path = found->first;
+        loaded = std::move(found->second);
+      }
     }
   }
   comm::broadcast_object(job.comm, path);
   if (path.empty()) return false;
-  auto st = checkpoint::read(path);
+  const checkpoint::State st = loaded ? std::move(*loaded) : checkpoint::read(path);
   from_checkpoint(st, job.cfg, *job.model, *job.adam, job.state, path);
   job.state.sessions += 1;
   job.wall_at_start = job.state.wall_s;
