@@ -126,6 +126,28 @@ TEST(Npy, WriterRoundTripAndRangeChecks) {
   EXPECT_THROW(unl::data::write_npy(tmp("w.npy"), {{1}}, "<f4"), unl::Error);
 }
 
+// The Training Data Extraction Challenge layout: uint16 [15000, 200], prefix = columns [0, 100)
+// and suffix = [100, 200) of the same rows.
+TEST(Npy, ExtractionChallengeShapePrefixSuffix) {
+  std::vector<std::vector<int64_t>> rows(15000, std::vector<int64_t>(200));
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (size_t c = 0; c < 200; ++c) rows[r][c] = static_cast<int64_t>((r * 7919 + c * 104729) % 50257);
+  const auto p = tmp("train_dataset.npy");
+  unl::data::write_npy(p, rows, "uint16");
+  DataSpec prefix = spec_of(p), suffix = spec_of(p);
+  prefix.col_end = 100;
+  suffix.col_begin = 100;
+  const auto a = unl::data::load_samples(prefix, {}, 50257), b = unl::data::load_samples(suffix, {}, 50257);
+  ASSERT_EQ(a.size(), 15000u);
+  ASSERT_EQ(b.size(), 15000u);
+  for (size_t r : {size_t{0}, size_t{1234}, size_t{14999}}) {
+    auto joined = a[r].tokens;
+    joined.insert(joined.end(), b[r].tokens.begin(), b[r].tokens.end());
+    EXPECT_EQ(joined, rows[r]) << r;
+    EXPECT_EQ(b[r].id, static_cast<int64_t>(r));
+  }
+}
+
 // HDF5 files written with the raw C API, not write_h5_tokens.
 void raw_h5(const std::string& path, hid_t file_type, hid_t mem_type, const void* data, int rank, const hsize_t* dims,
             const char* name = "tokens") {
