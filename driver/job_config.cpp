@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -188,6 +189,56 @@ void walk(const toml::table& table, const std::string& prefix, std::map<std::str
   }
 }
 
+
+// Byte-level checks toml++ 3.x relies on but does not make: it asserts (in release builds:
+// assumes, i.e. undefined behaviour) that it never meets a control character in a key, and its
+// whitespace test hits TOML_UNREACHABLE on most non-ASCII code points. The TOML grammar allows
+// neither outside strings and comments (controls but tab/LF/CR not even inside), so reject both
+// here. Returns "line:column: problem" for the first offence.
+std::optional<std::string> toml_prescan(const std::string& text) {
+  enum class In { kCode, kComment, kBasic, kLiteral, kMlBasic, kMlLiteral } in = In::kCode;
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < text.size(); ++i, ++column) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+      return fmt::format("{}:{}: control character 0x{:02x} is not allowed in TOML", line, column, c);
+    const bool triple = text.compare(i, 3, std::string(3, text[i])) == 0;
+    switch (in) {
+      case In::kCode:
+        if (c >= 0x80)
+          return fmt::format("{}:{}: a non-ASCII character is only allowed inside a string or a comment",
+                             line, column);
+        if (c == '#') in = In::kComment;
+        if (c == '"') in = triple ? In::kMlBasic : In::kBasic;
+        if (c == '\'') in = triple ? In::kMlLiteral : In::kLiteral;
+        if (triple && (c == '"' || c == '\'')) i += 2, column += 2;
+        break;
+      case In::kComment:
+        if (c == '\n') in = In::kCode;
+        break;
+      case In::kBasic:
+      case In::kMlBasic:
+        if (c == '\\' && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x20 &&
+            text[i + 1] != 0x7f) {
+          ++i, ++column;  // an escaped character never ends the string
+        } else if (c == '"' && (in == In::kBasic || triple)) {
+          if (in == In::kMlBasic) i += 2, column += 2;
+          in = In::kCode;
+        } else if (c == '\n' && in == In::kBasic) in = In::kCode;  // toml++ reports it
+        break;
+      case In::kLiteral:
+      case In::kMlLiteral:
+        if (c == '\'' && (in == In::kLiteral || triple)) {
+          if (in == In::kMlLiteral) i += 2, column += 2;
+          in = In::kCode;
+        } else if (c == '\n' && in == In::kLiteral) in = In::kCode;
+        break;
+    }
+    if (i < text.size() && text[i] == '\n') line += 1, column = 0;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 const std::vector<ConfigKey>& config_keys() { return kKeys; }
@@ -200,12 +251,15 @@ JobConfig JobConfig::from_toml(const std::string& text, const std::string& sourc
                                const std::vector<std::string>& overrides) {
   JobConfig cfg;
   std::vector<std::string> errors;
-  try {
-    toml::table table = toml::parse(text, source);
-    walk(table, "", cfg.values_, errors, source);
-  } catch (const toml::parse_error& e) {
-    errors.push_back(fmt::format("{}:{}:{}: {}", source, e.source().begin.line,
-                                 e.source().begin.column, e.description()));
+  if (auto bad = toml_prescan(text)) errors.push_back(source + ":" + *bad);
+  if (errors.empty()) {
+    try {
+      toml::table table = toml::parse(text, source);
+      walk(table, "", cfg.values_, errors, source);
+    } catch (const toml::parse_error& e) {
+      errors.push_back(fmt::format("{}:{}:{}: {}", source, e.source().begin.line,
+                                   e.source().begin.column, e.description()));
+    }
   }
   for (const auto& o : overrides) {
     const auto eq = o.find('=');
