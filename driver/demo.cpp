@@ -115,8 +115,8 @@ int cmd_demo(const DemoArgs& args, const char* argv0) {
 
   // 1. Data: 160 synthetic personal records and public text; 32 records are to be forgotten.
   const int64_t kRecords = 160, kForget = 32;
-  auto fortunes = read_fortunes(260, 220);
-  UNL_CHECK(fortunes.size() >= 200, "only " + std::to_string(fortunes.size()) + " fortunes found",
+  auto fortunes = read_fortunes(200, 220);
+  UNL_CHECK(fortunes.size() >= 136, "only " + std::to_string(fortunes.size()) + " fortunes found",
             "reinstall the `fortunes` package");
   std::vector<std::pair<int64_t, std::string>> train, forget, retain, heldout;
   for (int64_t i = 0; i < kRecords; ++i) {
@@ -126,10 +126,10 @@ int cmd_demo(const DemoArgs& args, const char* argv0) {
   }
   for (size_t i = 0; i < fortunes.size(); ++i) {
     const int64_t id = 1000 + static_cast<int64_t>(i);
-    if (i < 160) {
+    if (i < 96) {
       train.push_back({id, fortunes[i]});
       retain.push_back({id, fortunes[i]});
-    } else if (i < 200) {
+    } else if (i < 136) {
       heldout.push_back({id, fortunes[i]});
     }
   }
@@ -192,10 +192,10 @@ max_tokens = 64
 [method]
 name = "icu"
 [optim]
-lr = 1e-4
+lr = 5e-4
 [train]
 batch_size = 8
-max_epochs = 12
+max_epochs = 20
 [neighbours]
 span_begin = 0
 span_end = -1
