@@ -15,6 +15,7 @@
 #include "checkpoint/checkpoint.h"
 #include "comm/messages.h"
 #include "comm/tensor_ops.h"
+#include "data/data.h"
 #include "common/common.h"
 #include "common/hash.h"
 #include "driver/evaluation.h"
@@ -35,24 +36,6 @@ namespace {
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Rows of a local batch, right padded (positions come from the mask, so padding side only
-// matters for generation).
-torch::Tensor rows_tensor(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad,
-                          torch::Tensor* mask, int64_t min_len) {
-  int64_t len = min_len;
-  for (auto* r : rows) len = std::max<int64_t>(len, static_cast<int64_t>(r->size()));
-  auto ids = torch::full({static_cast<int64_t>(rows.size()), len}, pad, torch::kInt64);
-  *mask = torch::zeros({static_cast<int64_t>(rows.size()), len}, torch::kInt64);
-  auto ia = ids.accessor<int64_t, 2>();
-  auto ma = mask->accessor<int64_t, 2>();
-  for (size_t i = 0; i < rows.size(); ++i)
-    for (size_t t = 0; t < rows[i]->size(); ++t) {
-      ia[i][t] = (*rows[i])[t];
-      ma[i][t] = 1;
-    }
-  return ids;
 }
 
 struct Job {
@@ -192,11 +175,15 @@ StepStats train_step(Job& job, const std::vector<int64_t>& local_ids,
     f_rows.push_back(&job.forget.tokens[i]);
     if (job.method->needs_neighbours()) n_rows.push_back(&job.pool.tokens[job.state.neighbour[i]]);
   }
-  batch.forget_ids = rows_tensor(f_rows, job.pad_id, &batch.forget_mask, 1).to(job.device);
-  batch.forget_mask = batch.forget_mask.to(job.device);
+  // Right padding: positions come from the mask, so the side only matters for generation.
+  // At least one column even for a rank with no rows, so every tensor is well formed.
+  auto forget = data::collate(f_rows, job.pad_id, /*left_pad=*/false, /*pad_to=*/1);
+  batch.forget_ids = forget.ids.to(job.device);
+  batch.forget_mask = forget.mask.to(job.device);
   if (job.method->needs_neighbours()) {
-    batch.neighbour_ids = rows_tensor(n_rows, job.pad_id, &batch.neighbour_mask, 1).to(job.device);
-    batch.neighbour_mask = batch.neighbour_mask.to(job.device);
+    auto neighbours = data::collate(n_rows, job.pad_id, /*left_pad=*/false, /*pad_to=*/1);
+    batch.neighbour_ids = neighbours.ids.to(job.device);
+    batch.neighbour_mask = neighbours.mask.to(job.device);
   }
   // Global normalisers first: every rank divides its sums by the same totals.
   auto counts = job.method->count(batch);
