@@ -1,7 +1,13 @@
 // The checkpoints directory: commit (atomic file, then `latest`, then retention), listing, and
 // finding the newest checkpoint that verifies, skipping corrupt or partial ones with a warning.
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "checkpoint/checkpoint.h"
@@ -34,6 +40,49 @@ void remove_logged(const std::string& path, const std::string& why) {
     log::warn("could not remove {} ({}): {}", path, why, ec.message());
   else
     log::info("removed {} ({})", path, why);
+}
+
+std::string megabytes(double bytes) { return std::to_string(static_cast<long long>(bytes / 1e6 + 0.5)) + " MB"; }
+
+/// Bytes the checkpoint file will take, near enough to tell "does not fit" from "fits".
+double estimated_bytes(const State& s) {
+  double n = 0;
+  for (const auto& [name, t] : s.tensors)
+    if (t.defined()) n += static_cast<double>(t.numel()) * static_cast<double>(t.element_size());
+  for (const auto& [key, value] : s.strings) n += static_cast<double>(key.size() + value.size());
+  return n;
+}
+
+/// What stopped a checkpoint write, as (problem, hint), from the state of the directory and the
+/// process rather than from errno alone: HDF5 makes more calls after the failing write().
+std::pair<std::string, std::string> diagnose_write_failure(const std::string& dir, double need, int err) {
+  const std::string resume = ", then resume with the same command (it continues from the previous checkpoint)";
+  struct statvfs vfs {};
+  const bool have_vfs = ::statvfs(dir.c_str(), &vfs) == 0;
+  if ((have_vfs && (vfs.f_flag & ST_RDONLY)) || err == EROFS)
+    return {"the filesystem holding '" + dir + "' is read-only (EROFS: " + std::strerror(EROFS) + ")",
+            "remount it read-write or choose another output.dir" + resume};
+  if (::access(dir.c_str(), W_OK) != 0 || err == EACCES || err == EPERM)
+    return {"no permission to write in '" + dir + "' (EACCES: " + std::strerror(EACCES) + ")",
+            "make the directory writable by this user or choose another output.dir" + resume};
+  struct rlimit lim {};
+  const bool limited = ::getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY;
+  if (err == EFBIG || (limited && need > static_cast<double>(lim.rlim_cur)))
+    return {"file too large (EFBIG: " + std::string(std::strerror(EFBIG)) + "): the checkpoint needs ~" + megabytes(need) +
+                " but this process may write files of at most " +
+                (limited ? megabytes(static_cast<double>(lim.rlim_cur)) : std::string("a size limit")) +
+                " (ulimit -f, RLIMIT_FSIZE)",
+            "raise the file-size limit (`ulimit -f unlimited`, or the batch system's file-size limit)" + resume};
+  const double avail = have_vfs ? static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize) : -1;
+  if (err == ENOSPC || err == EDQUOT || (avail >= 0 && avail < need)) {
+    const char* code = err == EDQUOT ? "EDQUOT" : "ENOSPC";
+    return {"disk full (" + std::string(code) + ": " + std::strerror(err == EDQUOT ? EDQUOT : ENOSPC) +
+                "): the checkpoint needs ~" + megabytes(need) + ", " +
+                (avail >= 0 ? megabytes(avail) : std::string("too little")) + " is free in '" + dir + "'",
+            "free space on that filesystem (old runs; a smaller checkpoint.keep_last) or move output.dir to a "
+            "larger one" + resume};
+  }
+  return {"", ""};
 }
 
 }  // namespace
@@ -70,8 +119,22 @@ std::string Directory::commit(const State& s, std::int64_t step) {
             "check output.dir is writable");
   const std::string name = file_name(step);
   const std::string path = dir_ + "/" + name;
-  write(path, s);
-  durable::write_text_atomic(dir_ + "/latest", name + "\n");
+  try {
+    // write() removes its temp file on failure, so a failed commit leaves the directory as it was.
+    errno = 0;
+    write(path, s);
+    durable::write_text_atomic(dir_ + "/latest", name + "\n");
+  } catch (const Error& e) {
+    const int err = errno;
+    auto [problem, hint] = diagnose_write_failure(dir_, estimated_bytes(s), err);
+    if (problem.empty()) throw;
+    std::string previous;
+    for (const auto& [st, p] : list())
+      if (st < step) previous = p;
+    const std::string kept =
+        previous.empty() ? " (there is no earlier checkpoint)" : "; the previous checkpoint '" + previous + "' is kept";
+    UNL_THROW("cannot write checkpoint '" + path + "': " + problem + kept + " [" + e.description() + "]", hint);
+  }
 
   // Retention: only after the new file and `latest` are durable, so a crash here loses nothing.
   std::vector<std::pair<std::int64_t, std::string>> older;

@@ -1,9 +1,12 @@
 // Loading the job's inputs: tokenizer choice, data sets through unl::data, device selection.
 #include "driver/inputs.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "comm/messages.h"
 #include "common/common.h"
+#include "common/hash.h"
 #include "data/data.h"
 
 namespace unl::driver {
@@ -55,6 +58,69 @@ TokenSet load_token_set_path(const std::string& path, const model::Tokenizer& to
   spec.max_tokens = max_tokens;
   auto samples = data::load_samples(spec, [&tok](std::string_view t) { return tok.encode(t); }, vocab_size);
   return to_token_set(path, std::move(samples));
+}
+
+namespace {
+// (what, this rank's path, fingerprint) for each input.
+using Fingerprints = std::vector<std::vector<std::string>>;
+
+std::string model_dir_fingerprint(const std::string& dir) {
+  // config.json by content; the (large) weight files by name and size, which a truncated or
+  // different-version copy changes, without reading gigabytes on every rank.
+  Hasher h;
+  std::vector<std::pair<std::string, uintmax_t>> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file(ec)) files.emplace_back(e.path().filename().string(), e.file_size(ec));
+  std::sort(files.begin(), files.end());
+  for (const auto& [name, size] : files) {
+    h.update(name.data(), name.size());
+    h.update(&size, sizeof size);
+    if (name == "config.json") {
+      const uint64_t c = hash_file((fs::path(dir) / name).string());
+      h.update(&c, sizeof c);
+    }
+  }
+  return hex64(h.digest());
+}
+
+std::string tokenizer_fingerprint(const model::Tokenizer& tok) {
+  const auto ids = tok.encode("Unlearn: the quick brown fox, 1234 \u00e9t\u00e9 <|endoftext|> r\u00e9sum\u00e9s\n");
+  Hasher h;
+  const int64_t n = tok.vocab_size();
+  h.update(&n, sizeof n);
+  h.update(ids.data(), ids.size() * sizeof(int64_t));
+  return hex64(h.digest());
+}
+}  // namespace
+
+void check_inputs_agree(comm::Communicator& comm, const JobConfig& cfg, const model::Tokenizer& tok,
+                        const std::vector<const TokenSet*>& sets) {
+  if (comm.size() == 1) return;
+  const std::string model_dir = cfg.get_string("model.path");
+  Fingerprints mine = {{"model.path", model_dir, model_dir_fingerprint(model_dir)},
+                       {"tokenizer", cfg.get_string("model.tokenizer").empty() ? model_dir : cfg.get_string("model.tokenizer"),
+                        tokenizer_fingerprint(tok)}};
+  for (const TokenSet* set : sets)
+    if (set && !set->path.empty())
+      mine.push_back({"data set", set->path, set->hash + " (" + std::to_string(set->size()) + " rows)"});
+  auto all = comm::gather_objects(comm, mine);
+  std::string problems;
+  if (comm.rank() == 0) {
+    for (size_t r = 1; r < all.size(); ++r) {
+      for (size_t i = 0; i < std::max(all[r].size(), mine.size()); ++i) {
+        if (i < all[r].size() && i < mine.size() && all[r][i][0] == mine[i][0] && all[r][i][2] == mine[i][2]) continue;
+        const auto& theirs = i < all[r].size() ? all[r][i] : std::vector<std::string>{"(none)", "(none)", "(none)"};
+        const auto& ours = i < mine.size() ? mine[i] : std::vector<std::string>{"(none)", "(none)", "(none)"};
+        problems += "\n  rank " + std::to_string(r) + ": " + theirs[0] + " '" + theirs[1] + "' [" + theirs[2] +
+                    "] differs from rank 0's '" + ours[1] + "' [" + ours[2] + "]";
+      }
+    }
+  }
+  comm::broadcast_object(comm, problems);
+  UNL_CHECK(problems.empty(), "the ranks read different inputs:" + problems,
+            "every rank reads the inputs itself: give all nodes the same files (a shared filesystem, or "
+            "identical copies at the same paths); the lines above name the ranks with a different copy");
 }
 
 torch::Device select_device(const std::string& wanted, int local_rank) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "comm/communicator.h"
 #include "driver/job_config.h"
 #include "model/model.h"
 
@@ -31,6 +32,12 @@ TokenSet load_token_set(const JobConfig& cfg, const std::string& key, const mode
 /// A data set from a path with default options (eval/train subcommands).
 TokenSet load_token_set_path(const std::string& path, const model::Tokenizer& tok,
                              int64_t vocab_size, int64_t max_tokens);
+/// Collective. Every rank reads its inputs itself (a shared filesystem, or copies on each node):
+/// check the model directory, the tokenizer and every data set are the same on all ranks, and
+/// throw on every rank, naming the ranks, inputs and paths that differ from rank 0's, if not.
+/// Without it a rank with an older copy of a file trains on other data and nothing notices.
+void check_inputs_agree(comm::Communicator& comm, const JobConfig& cfg, const model::Tokenizer& tok,
+                        const std::vector<const TokenSet*>& sets);
 /// Pick the torch device for this rank: cuda:<local_rank % devices> when requested/available.
 torch::Device select_device(const std::string& wanted, int local_rank);
 

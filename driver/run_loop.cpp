@@ -199,10 +199,20 @@ StepStats train_step(Job& job, const std::vector<int64_t>& local_ids,
   }
   for (auto& p : job.params) p.mutable_grad().zero_();
   unlearn::StepLoss loss;
-  if (batch.rows() > 0) {
-    loss = job.method->loss(*job.model, job.reference.get(), batch, counts);
-    if (loss.loss.defined()) loss.loss.backward();
+  if (batch.rows() > 0) loss = job.method->loss(*job.model, job.reference.get(), batch, counts);
+  if (const char* nan_at = std::getenv("UNL_TEST_NAN_AT_STEP")) {
+    // Fault injection for the e2e tests: on one rank only (the last), and only once per process,
+    // the loss of step N turns NaN before backward, so the real cross-rank verdict below runs.
+    static bool injected = false;
+    if (!injected && job.comm.rank() == job.comm.size() - 1 && std::atoll(nan_at) == job.state.step + 1) {
+      injected = true;
+      const double nan = std::nan("");
+      if (loss.loss.defined()) loss.loss = loss.loss * nan;
+      if (loss.terms.empty()) loss.terms["loss"] = 0;
+      for (auto& [name, v] : loss.terms) v = nan;
+    }
   }
+  if (loss.loss.defined()) loss.loss.backward();
   // Sum of local shares = the global-batch mean's gradient, for any world size.
   std::vector<torch::Tensor> grads;
   grads.reserve(job.params.size());
@@ -214,6 +224,8 @@ StepStats train_step(Job& job, const std::vector<int64_t>& local_ids,
       for (const auto& [name, v] : part) stats.terms[name] += v;
   bool local_ok = true;
   for (const auto& [name, v] : loss.terms) local_ok = local_ok && std::isfinite(v);
+  // One verdict for all ranks: a NaN on one rank alone must stop (or skip) the step everywhere,
+  // or the ranks would take different branches and hang in the next collective.
   stats.finite = !job.comm.any(!local_ok);
   return stats;
 }
@@ -406,6 +418,7 @@ int run_job(JobConfig cfg, comm::Communicator& comm, const RunOptions& options) 
     job.pool = load_token_set(job.cfg, "data.retain", *job.tokenizer, vocab);
   if (!job.cfg.get_string("data.heldout").empty())
     job.heldout = load_token_set(job.cfg, "data.heldout", *job.tokenizer, vocab);
+  check_inputs_agree(comm, job.cfg, *job.tokenizer, {&job.forget, &job.pool, &job.heldout});
   unlearn::MethodWeights weights;
   weights.forget = job.cfg.get_float("method.w_forget");
   weights.learn = job.cfg.get_float("method.w_learn");
@@ -533,6 +546,9 @@ int run_job(JobConfig cfg, comm::Communicator& comm, const RunOptions& options) 
       if (!stats.finite) {
         if (job.cfg.get_string("train.nan_policy") == "skip") {
           log::warn("step {}: non-finite loss; step skipped (train.nan_policy = skip)", job.state.step + 1);
+          if (job.root())
+            job.log.write({{"type", "skipped"}, {"epoch", job.state.epoch + 1}, {"step", job.state.step + 1},
+                           {"batch", b}, {"reason", "non-finite loss"}});
           job.state.batch_in_epoch = b + 1;
           continue;
         }

@@ -18,6 +18,10 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   for (int sig : {SIGTERM, SIGUSR1, SIGINT}) sigaction(sig, &sa, nullptr);
+  // A write past the file-size limit (ulimit -f, a batch system's limit) would otherwise kill
+  // the rank mid-checkpoint with no word about which file; ignored, write() fails with EFBIG
+  // and the checkpoint writer reports the path and the limit, keeping the previous checkpoint.
+  std::signal(SIGXFSZ, SIG_IGN);
 }
 
 int stop_signal() { return g_signal; }

@@ -4,7 +4,8 @@
 
 namespace unl::driver {
 
-/// Install handlers for SIGTERM, SIGUSR1 and SIGINT that only set a flag.
+/// Install handlers for SIGTERM, SIGUSR1 and SIGINT that only set a flag; ignore SIGXFSZ so a
+/// write over the file-size limit fails with EFBIG (reported with its path) instead of killing.
 void install_stop_handlers();
 /// The signal number seen (0 = none).
 int stop_signal();
