@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   auto counts = method->count(b);
   for (auto& [k, v] : counts) v = comm->allreduce_sum(v);
 
-  double comm_s = 0;
+  double comm_s = 0, wait_s = 0;
   auto run_step = [&] {
     adam.zero_grad();
     if (rows > 0) {
@@ -106,20 +106,25 @@ int main(int argc, char** argv) {
       loss.loss.backward();
     }
     unl::bench::sync(target);
+    // Waiting for the slowest rank (load imbalance, a busy core) is timed apart from the transfer.
     const double t0 = now();
+    comm->barrier();
+    const double t1 = now();
     bucketer.allreduce(*comm, grads);
     unl::bench::sync(target);
-    comm_s += now() - t0;
+    wait_s += t1 - t0;
+    comm_s += now() - t1;
     adam.step();
   };
   run_step();  // warm-up (allocations, lazy init)
-  comm_s = 0;
+  comm_s = wait_s = 0;
   comm->barrier();
   const double t0 = now();
   for (int s = 0; s < steps; ++s) run_step();
   unl::bench::sync(target);
   const double dt = (now() - t0) / steps;
   comm_s /= steps;
+  wait_s /= steps;
 
   // Matmul FLOPs per token: 2 * (non-embedding matmul params + lm_head), plus attention scores
   // and values (QK^T and AV, 2 * 2 * seq * d per token per layer, halved for the causal mask).
@@ -133,15 +138,16 @@ int main(int argc, char** argv) {
   // The denominator: fp32 GEMM on the CPU (1024^3), the card's bf16 or fp32 matmul on CUDA (8192^3),
   // measured on every rank at once (ranks share the machine) and summed.
   const double peak = comm->allreduce_sum(unl::bench::matmul_gflops(target, target.device.is_cuda() ? 8192 : 1024)) * 1e9;
-  double worst_comm = comm_s;
-  comm->allreduce(&worst_comm, 1, unl::comm::DType::kFloat64, unl::comm::ReduceOp::kMax);
+  double worst[2] = {comm_s, wait_s};
+  comm->allreduce(worst, 2, unl::comm::DType::kFloat64, unl::comm::ReduceOp::kMax);
+  const double worst_comm = worst[0], worst_wait = worst[1];
   if (comm->rank() == 0)
     std::printf("{\"bench\": \"icu_step\", \"target\": \"%s\", \"ranks\": %d, \"shape\": \"%s\", \"params\": %lld, "
                 "\"global_batch\": %lld, \"seq\": %lld, \"threads\": %d, \"bucket_mb\": %.0f, \"step_s\": %.3f, "
-                "\"comm_s\": %.3f, \"comm_share\": %.3f, \"tokens_per_s\": %.1f, \"achieved_gflops\": %.1f, "
+                "\"comm_s\": %.3f, \"comm_share\": %.3f, \"wait_s\": %.3f, \"tokens_per_s\": %.1f, \"achieved_gflops\": %.1f, "
                 "\"peak_gflops\": %.1f, \"mfu\": %.3f}\n",
                 target.name().c_str(), comm->size(), shape.c_str(), static_cast<long long>(params),
                 static_cast<long long>(global_batch), static_cast<long long>(seq), torch::get_num_threads(), bucket_mb,
-                dt, worst_comm, worst_comm / dt, 2 * tokens / dt, flops / dt / 1e9, peak / 1e9, flops / dt / peak);
+                dt, worst_comm, worst_comm / dt, worst_wait, 2 * tokens / dt, flops / dt / 1e9, peak / 1e9, flops / dt / peak);
   return 0;
 }

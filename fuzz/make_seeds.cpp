@@ -1,5 +1,5 @@
 // Writes the binary seed files of fuzz/corpus/ with the project's own writers: a small
-// safetensors file, .npy token arrays and a checkpoint. Usage: make_seeds <corpus_dir>.
+// safetensors file, .npy token arrays, an HDF5 token file and a checkpoint. Usage: make_seeds <corpus_dir>.
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path dir = argv[1];
-  for (const char* t : {"safetensors", "samples", "checkpoint"}) fs::create_directories(dir / t);
+  for (const char* t : {"safetensors", "samples", "checkpoint", "h5_tokens"}) fs::create_directories(dir / t);
 
   unl::model::write_safetensors((dir / "safetensors/two_tensors").string(),
                                 {{"a", torch::arange(6, torch::kFloat32).reshape({2, 3})},
@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
   prefix_mode(tmp, (dir / "samples/npy_u2").string(), 1);
   unl::data::write_npy(tmp, {{10, 20, 30}}, "<i8");
   prefix_mode(tmp, (dir / "samples/npy_i8").string(), 1);
+
+  const std::string h5 = (dir / "h5_tokens/tmp.h5").string();
+  unl::data::write_h5_tokens(h5, "tokens", {{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}});
+  prefix_mode(h5, (dir / "h5_tokens/three_rows").string(), 0);
 
   unl::checkpoint::State s;
   s.tensors["model/w"] = torch::arange(4, torch::kFloat32);
