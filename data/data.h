@@ -36,6 +36,10 @@ struct DataSpec {
 /// Text -> token ids (e.g. a lambda over model::Tokenizer::encode). May be empty for token formats.
 using TokenizeFn = std::function<std::vector<int64_t>(std::string_view)>;
 
+/// Longest JSONL line load_samples reads (64 MiB); a longer one is an error naming the file and
+/// line, raised before the line is parsed or tokenized (each of which takes several times its size).
+constexpr int64_t kMaxJsonlLineBytes = int64_t{64} << 20;
+
 /// Read and validate a data set. JSONL lines are objects with the text field (string) or an
 /// `ids` array of token ids (used as given when both are present), and an optional integer `id`.
 /// Token ids must lie in [0, vocab_size) and every sequence needs >= 2 tokens. Errors name the
@@ -46,7 +50,14 @@ std::vector<Sample> load_samples(const DataSpec& spec, const TokenizeFn& tokeniz
 /// The 2-D integer array of a numpy .npy file (versions 1.0-3.0; dtypes |u1 <u2 <i2 <i4 <u4 <i8;
 /// C order only) as rows of int64; at most `max_rows` rows are read (-1: all).
 std::vector<std::vector<int64_t>> read_npy_tokens(const std::string& path, int64_t max_rows = -1);
+/// Largest ratio of claimed (uncompressed) to stored bytes read_h5_tokens accepts for a chunked
+/// dataset; deflate's own maximum is about 1032:1. A chunked dataset whose shape claims more
+/// than this times its stored bytes (e.g. 10^12 rows in a 2 KB file) is refused before any
+/// buffer is sized from the shape.
+constexpr int64_t kMaxH5ExpansionRatio = 1100;
 /// The 2-D integer dataset `name` of an HDF5 file as rows of int64; at most `max_rows` rows.
+/// Contiguous and compact datasets must store exactly shape x item size bytes; chunked ones at
+/// least 1/kMaxH5ExpansionRatio of what is read; virtual and external-file datasets are refused.
 std::vector<std::vector<int64_t>> read_h5_tokens(const std::string& path, const std::string& name,
                                                  int64_t max_rows = -1);
 

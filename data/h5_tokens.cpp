@@ -3,12 +3,59 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <limits>
+#include <string>
 
 #include "common/error.h"
 #include "common/h5_handle.h"
 #include "data/data.h"
 
 namespace unl::data {
+namespace {
+
+std::string shape_str(const hsize_t* dims) {
+  return "(" + std::to_string(dims[0]) + ", " + std::to_string(dims[1]) + ")";
+}
+
+// Bounds what the shape in the header may make us allocate by what the file stores, before any
+// buffer is sized: a dataset's shape is only a claim (a chunked dataset with no chunks written
+// reads as fill values, so a 2 KB file can claim 10^12 rows).
+void check_storage(hid_t ds, const std::string& where, const hsize_t* dims, hsize_t rows, size_t item) {
+  UNL_CHECK(dims[1] > 0 || dims[0] == 0,
+            where + ": shape " + shape_str(dims) + " claims rows of zero tokens",
+            "every sequence needs at least 2 tokens; store tokens as [num_sequences, tokens_per_sequence]");
+  hsize_t claimed = 0, wanted = 0;
+  UNL_CHECK(!__builtin_mul_overflow(dims[0], dims[1], &claimed) &&
+                !__builtin_mul_overflow(claimed, static_cast<hsize_t>(item), &claimed) &&
+                claimed <= static_cast<hsize_t>(std::numeric_limits<int64_t>::max()),
+            where + ": shape " + shape_str(dims) + " x " + std::to_string(item) + "-byte items overflows",
+            "the file is corrupt; re-write the dataset");
+  wanted = rows * dims[1] * item;  // <= claimed
+  if (claimed == 0) return;
+  H5Handle dcpl(UNL_H5_CHECK(H5Dget_create_plist(ds)), H5Pclose);
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  UNL_CHECK(layout == H5D_CONTIGUOUS || layout == H5D_COMPACT || layout == H5D_CHUNKED,
+            where + ": a virtual dataset (its data lives in other files), which is not read",
+            "copy the data into a plain dataset: f.create_dataset(name, data=vds[...])");
+  UNL_CHECK(H5Pget_external_count(dcpl.get()) == 0,
+            where + ": the dataset's data lives in external raw files, which are not read",
+            "copy the data into the HDF5 file: f.create_dataset(name, data=ds[...])");
+  const hsize_t stored = H5Dget_storage_size(ds);
+  if (layout == H5D_CHUNKED) {
+    UNL_CHECK(wanted / static_cast<hsize_t>(kMaxH5ExpansionRatio) <= stored,
+              where + ": chunked dataset of shape " + shape_str(dims) + " claims " + std::to_string(wanted) +
+                  " bytes to read but stores only " + std::to_string(stored) + " (limit: " +
+                  std::to_string(kMaxH5ExpansionRatio) + " x the stored bytes)",
+              "the shape is corrupt or the chunks were never written; re-write the dataset with its data");
+  } else {
+    UNL_CHECK(stored == claimed,
+              where + ": shape " + shape_str(dims) + " of " + std::to_string(item) + "-byte integers needs " +
+                  std::to_string(claimed) + " bytes but the file stores " + std::to_string(stored),
+              "the shape is corrupt or the data was never written; re-write the dataset with its data");
+  }
+}
+
+}  // namespace
 
 std::vector<std::vector<int64_t>> read_h5_tokens(const std::string& path, const std::string& name, int64_t max_rows) {
   H5ErrorsMuted muted;
@@ -51,6 +98,7 @@ std::vector<std::vector<int64_t>> read_h5_tokens(const std::string& path, const 
   UNL_H5_CHECK(H5Sget_simple_extent_dims(space.get(), dims, nullptr));
   const hsize_t rows = max_rows >= 0 ? std::min<hsize_t>(dims[0], static_cast<hsize_t>(max_rows)) : dims[0];
   const hsize_t cols = dims[1];
+  check_storage(ds.get(), where, dims, rows, size);
   std::vector<std::vector<int64_t>> out(rows);
   if (rows == 0 || cols == 0) {
     for (auto& r : out) r.clear();

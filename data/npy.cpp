@@ -186,6 +186,11 @@ std::vector<std::vector<int64_t>> read_npy_tokens(const std::string& path, int64
                 std::to_string(file_size - data_start),
             "the file is truncated or has trailing bytes; copy it again or " + std::string(kResave));
 
+  // Zero-width rows take no file bytes, so the byte check above cannot bound their count: a
+  // 100-byte file claiming (10**18, 0) would otherwise allocate 10**18 empty rows.
+  UNL_CHECK(cols > 0 || rows == 0,
+            path + ": shape (" + std::to_string(rows) + ", 0) claims rows of zero tokens",
+            "every sequence needs at least 2 tokens; the header is corrupt or the array is empty");
   const int64_t n_rows = max_rows >= 0 ? std::min(rows, max_rows) : rows;
   std::vector<std::vector<int64_t>> out(static_cast<size_t>(n_rows), std::vector<int64_t>(static_cast<size_t>(cols)));
   std::vector<unsigned char> buf(static_cast<size_t>(cols * size));

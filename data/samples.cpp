@@ -30,14 +30,42 @@ struct Loaded {
   std::vector<std::string> where;
 };
 
+// std::getline that stops at `cap` bytes (setting too_long) instead of growing the string to
+// whatever a newline-free file holds.
+bool next_line(std::istream& in, std::string& line, size_t cap, bool& too_long) {
+  line.clear();
+  too_long = false;
+  std::streambuf* sb = in.rdbuf();
+  while (true) {
+    const int c = sb->sbumpc();
+    if (c == std::char_traits<char>::eof()) {
+      in.setstate(std::ios::eofbit);
+      return !line.empty();
+    }
+    if (c == '\n') return true;
+    if (line.size() >= cap) {
+      too_long = true;
+      return true;
+    }
+    line.push_back(static_cast<char>(c));
+  }
+}
+
 Loaded read_jsonl(const DataSpec& spec, const TokenizeFn& tokenize) {
   std::ifstream in(spec.path, std::ios::binary);
   UNL_CHECK(in.good(), "cannot open '" + spec.path + "'", "check the path and permissions");
   Loaded out;
   std::string line;
   int64_t lineno = 0, index = 0;
-  while (std::getline(in, line)) {
+  bool too_long = false;
+  while (next_line(in, line, static_cast<size_t>(kMaxJsonlLineBytes), too_long)) {
     ++lineno;
+    // The parsed JSON and the tokens take several times a line's bytes: bound them up front.
+    UNL_CHECK(!too_long,
+              spec.path + ":" + std::to_string(lineno) + ": line longer than the limit of " +
+                  std::to_string(kMaxJsonlLineBytes) + " bytes",
+              "one line holds one training sequence (a few KB); the file is not line-delimited JSON "
+              "or a sequence is absurdly long: split it or shorten it");
     if (lineno == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // UTF-8 BOM
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     if (spec.limit >= 0 && index >= spec.limit) break;

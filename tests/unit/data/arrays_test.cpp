@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
 #include "data_test_util.h"
 
 namespace {
@@ -110,6 +114,35 @@ TEST(Npy, RejectsLiesAndUnsupportedLayoutsNamingTheFile) {
   }
 }
 
+// Shapes that claim more than the file holds fail before any buffer is sized from them.
+TEST(NpyLimits, HugeClaimedShapesFailBeforeAllocating) {
+  const auto p = tmp("huge.npy");
+  auto header = [](const std::string& shape) {
+    return "{'descr': '<u2', 'fortran_order': False, 'shape': " + shape + ", }";
+  };
+  auto error_for = [&](const std::string& shape, const std::string& data) {
+    write_bytes(p, npy(1, header(shape), data));
+    return load_error(spec_of(p), 70000);
+  };
+  // A 1 KB file claiming 10^9 x 10^9 uint16: 2e18 bytes (no overflow) against the 1000 held.
+  std::string err = error_for("(1000000000, 1000000000)", std::string(1000, 'x'));
+  EXPECT_NE(err.find("huge.npy: shape (1000000000, 1000000000) of <u2 needs 2000000000000000000 data bytes but "
+                     "the file holds 1000"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("HINT: "), std::string::npos) << err;
+  // 2^62 x 4 x 2 bytes overflows int64: refused as such, not wrapped into a small size.
+  err = error_for("(4611686018427387904, 4)", "");
+  EXPECT_NE(err.find("huge.npy: shape (4611686018427387904, 4) overflows"), std::string::npos) << err;
+  // Zero-width rows take no bytes, so the byte count cannot bound them: refused outright.
+  err = error_for("(1000000000000000000, 0)", "");
+  EXPECT_NE(err.find("huge.npy: shape (1000000000000000000, 0) claims rows of zero tokens"), std::string::npos)
+      << err;
+  // The empty array is still fine to read (load_samples then reports the empty set).
+  write_bytes(p, npy(1, header("(0, 0)"), ""));
+  EXPECT_TRUE(unl::data::read_npy_tokens(p).empty());
+}
+
 TEST(Npy, WriterRoundTripAndRangeChecks) {
   const std::vector<std::vector<int64_t>> rows = {{3, 1, 4, 1}, {5, 9, 2, 65535}};
   for (const char* dt : {"<u2", "<i4", "<i8", "uint16", "int64"}) {
@@ -201,6 +234,81 @@ TEST(H5, RejectsWrongDatasetsNamingTheFile) {
   EXPECT_NE(load_error(spec).find("bad.h5:/group is a group"), std::string::npos);
   write_bytes(p, "not hdf5 at all");
   EXPECT_NE(load_error(spec_of(p)).find("bad.h5' is missing or not an HDF5 file"), std::string::npos);
+}
+
+// A dataset of `dims` int64 with `layout`, nothing written unless `data` is given; chunked
+// datasets get rows of 1024 and, when `deflate`, gzip level 9.
+void claimed_h5(const std::string& path, const hsize_t* dims, H5D_layout_t layout, const int64_t* data = nullptr,
+                bool deflate = false) {
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t s = H5Screate_simple(2, dims, nullptr);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (layout == H5D_CHUNKED) {
+    const hsize_t chunk[2] = {std::min<hsize_t>(dims[0], 1024), dims[1]};
+    H5Pset_chunk(dcpl, 2, chunk);
+    if (deflate) H5Pset_deflate(dcpl, 9);
+  }
+  hid_t d = H5Dcreate2(f, "tokens", H5T_STD_I64LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  if (data) H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  H5Pclose(dcpl);
+  H5Dclose(d);
+  H5Sclose(s);
+  H5Fclose(f);
+}
+
+// A shape is only a claim: unwritten chunks and unallocated contiguous data read as fill values,
+// so a 2 KB file could otherwise make read_h5_tokens allocate 8 TB.
+TEST(H5Limits, ClaimedShapesBeyondTheStoredBytesFailBeforeAllocating) {
+  const auto p = tmp("claim.h5");
+  const hsize_t huge[2] = {1000000000000ull, 1};
+  claimed_h5(p, huge, H5D_CHUNKED);
+  EXPECT_LT(std::filesystem::file_size(p), 100000u);
+  std::string err = load_error(spec_of(p));
+  EXPECT_NE(err.find("claim.h5:/tokens: chunked dataset of shape (1000000000000, 1) claims 8000000000000 bytes to "
+                     "read but stores only 0 (limit: 1100 x the stored bytes)"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("HINT: "), std::string::npos) << err;
+  // The row limit is what is read, so the first rows of the same file are checked the same way.
+  DataSpec spec = spec_of(p);
+  spec.limit = 1000000;
+  EXPECT_NE(load_error(spec).find("claims 8000000 bytes to read but stores only 0"), std::string::npos);
+
+  claimed_h5(p, huge, H5D_CONTIGUOUS);
+  err = load_error(spec_of(p));
+  EXPECT_NE(err.find("claim.h5:/tokens: shape (1000000000000, 1) of 8-byte integers needs 8000000000000 bytes but "
+                     "the file stores 0"),
+            std::string::npos)
+      << err;
+  const hsize_t flat[2] = {1000000000000000000ull, 0};
+  claimed_h5(p, flat, H5D_CONTIGUOUS);
+  EXPECT_NE(load_error(spec_of(p)).find("shape (1000000000000000000, 0) claims rows of zero tokens"),
+            std::string::npos);
+  const hsize_t wide[2] = {1ull << 40, 1ull << 40};
+  claimed_h5(p, wide, H5D_CONTIGUOUS);
+  EXPECT_NE(load_error(spec_of(p)).find("shape (1099511627776, 1099511627776) x 8-byte items overflows"),
+            std::string::npos);
+}
+
+// Real chunked and compressed datasets (what h5py writes with chunks=True / compression="gzip")
+// still load: the expansion limit only catches shapes no stored data backs.
+TEST(H5Limits, RealChunkedAndCompressedDatasetsLoad) {
+  const auto p = tmp("chunked.h5");
+  const hsize_t dims[2] = {3000, 5};
+  std::vector<int64_t> data(3000 * 5);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<int64_t>((i * 7919) % 50257);
+  std::vector<std::vector<int64_t>> want(3000);
+  for (size_t r = 0; r < 3000; ++r) want[r].assign(data.begin() + r * 5, data.begin() + (r + 1) * 5);
+  claimed_h5(p, dims, H5D_CHUNKED, data.data());
+  EXPECT_EQ(unl::data::read_h5_tokens(p, "tokens"), want);
+  if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+    claimed_h5(p, dims, H5D_CHUNKED, data.data(), /*deflate=*/true);
+    EXPECT_EQ(unl::data::read_h5_tokens(p, "tokens"), want);
+    // All zeros compress about 1000:1 with deflate, still within the limit.
+    std::vector<int64_t> zeros(3000 * 5, 0);
+    claimed_h5(p, dims, H5D_CHUNKED, zeros.data(), /*deflate=*/true);
+    EXPECT_EQ(unl::data::read_h5_tokens(p, "tokens", 2), (std::vector<std::vector<int64_t>>(2, std::vector<int64_t>(5, 0))));
+  }
 }
 
 TEST(H5, WriterRoundTrip) {

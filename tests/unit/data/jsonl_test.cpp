@@ -2,6 +2,9 @@
 // every malformed line giving an error that names the file and the line.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "data_test_util.h"
 
 namespace {
@@ -85,6 +88,26 @@ TEST(Jsonl, VocabularyHintAndMissingFiles) {
   EXPECT_NE(load_error(spec_of(tmp("data.csv"))).find("cannot tell the format"), std::string::npos);
   DataSpec no_tok = spec_of(p);
   EXPECT_THROW(unl::data::load_samples(no_tok, {}, 300), unl::Error);  // text needs a tokenizer
+}
+
+// One line longer than 64 MiB (a newline-free file, say) is refused at that line, before it is
+// parsed or tokenized; the reader stops at the limit instead of growing the line further.
+TEST(JsonlLimits, OverlongLineIsRefusedNamingFileAndLine) {
+  const auto p = tmp("long.jsonl");
+  {
+    std::ofstream out(p, std::ios::binary);
+    out << "{\"text\": \"ok\"}\n{\"text\": \"";
+    const std::string block(1 << 20, 'a');
+    for (int i = 0; i < 65; ++i) out << block;
+    out << "\"}\n";
+  }
+  const std::string err = load_error(spec_of(p));
+  EXPECT_NE(err.find("long.jsonl:2: line longer than the limit of 67108864 bytes"), std::string::npos) << err;
+  EXPECT_NE(err.find("HINT: "), std::string::npos) << err;
+  std::remove(p.c_str());
+  // Lines without a final newline still end at end of file.
+  write_bytes(p, "{\"text\": \"ab\"}\n\n{\"ids\": [1, 2]}");
+  EXPECT_EQ(unl::data::load_samples(spec_of(p), bytes_tok, 300).size(), 2u);
 }
 
 TEST(Jsonl, WriterRoundTrip) {
