@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -115,12 +116,17 @@ void parse_gpt_neo(const Fields& f, ModelConfig& c) {
     if (!item.is_array() || item.size() != 2 || !item[0].is_array() ||
         !item[1].is_number_integer() || item[1].get<int64_t>() < 0)
       f.fail("attention_types", std::string(bad) + ", got item " + item.dump());
+    // Bound the repeat count before looping over it: an empty pattern repeated 2^62 times
+    // would otherwise spin, and a long one would allocate.
+    if (item[1].get<int64_t>() > kMaxNumLayers)
+      f.fail("attention_types", "repeats a pattern " + std::to_string(item[1].get<int64_t>()) +
+                                    " times, more than the limit of " + std::to_string(kMaxNumLayers) + " layers");
     for (int64_t r = 0; r < item[1].get<int64_t>(); ++r) {
       for (const json& kind : item[0]) {
         if (!kind.is_string()) f.fail("attention_types", std::string(bad) + ", got " + kind.dump());
         c.attention_layers.push_back(kind.get<std::string>());
       }
-      if (static_cast<int64_t>(c.attention_layers.size()) > (int64_t{1} << 20))
+      if (static_cast<int64_t>(c.attention_layers.size()) > kMaxNumLayers)
         f.fail("attention_types", "expands to an absurd number of layers");
     }
   }
@@ -275,6 +281,21 @@ void ModelConfig::validate() const {
   positive(num_kv_heads, "num_kv_heads");
   positive(intermediate_size, "intermediate_size");
   positive(max_position_embeddings, "max_position_embeddings");
+  // A hostile or mistyped config.json must not size terabytes of parameters: cap each integer
+  // that a tensor dimension comes from (load_pretrained also checks every shape against the
+  // weight files before building the model).
+  auto capped = [](int64_t v, int64_t cap, const char* name) {
+    UNL_CHECK(v <= cap,
+              std::string("model config: ") + name + " " + std::to_string(v) + " exceeds the limit of " +
+                  std::to_string(cap),
+              std::string("the value is corrupt or a typo (no real model comes near the limit); fix ") + name +
+                  " in config.json");
+  };
+  capped(vocab_size, kMaxVocabSize, "vocab_size");
+  capped(hidden_size, kMaxHiddenSize, "hidden_size");
+  capped(num_layers, kMaxNumLayers, "num_layers");
+  capped(intermediate_size, kMaxIntermediateSize, "intermediate_size");
+  capped(max_position_embeddings, kMaxPositionEmbeddings, "max_position_embeddings");
   UNL_CHECK(hidden_size % num_heads == 0,
             "model config: num_heads " + std::to_string(num_heads) + " does not divide hidden_size " +
                 std::to_string(hidden_size),
@@ -354,6 +375,14 @@ ModelConfig load_hf_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   UNL_CHECK(in.good(), path + ": cannot open",
             "point the model path at a Hugging Face model directory containing config.json");
+  // Checked before parsing: a config.json is a few KB, and the parsed JSON is several times
+  // the file's size.
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(path, ec);
+  UNL_CHECK(ec || bytes <= kMaxConfigFileBytes,
+            path + ": " + std::to_string(bytes) + " bytes exceeds the config.json limit of " +
+                std::to_string(kMaxConfigFileBytes) + " bytes",
+            "config.json holds a few dozen settings (a few KB); the file is corrupt or not a model config");
   json j;
   try {
     j = json::parse(in);

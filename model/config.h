@@ -12,6 +12,17 @@ namespace unl::model {
 
 enum class Family { kGptNeo, kGpt2, kLlama };
 
+/// Hard caps on config.json integers, checked by ModelConfig::validate() before anything is sized
+/// from them. Each is well above every published model (vocab 256k, hidden 16k, 126 layers,
+/// MLP 53k, 1M-token contexts) and far below what would overflow the shape arithmetic.
+constexpr int64_t kMaxVocabSize = int64_t{1} << 24;              // 16,777,216
+constexpr int64_t kMaxHiddenSize = int64_t{1} << 17;             // 131,072
+constexpr int64_t kMaxNumLayers = 4096;
+constexpr int64_t kMaxIntermediateSize = int64_t{1} << 20;       // 1,048,576
+constexpr int64_t kMaxPositionEmbeddings = int64_t{1} << 24;     // 16,777,216
+/// Largest config.json load_hf_config reads (checked before parsing).
+constexpr uint64_t kMaxConfigFileBytes = uint64_t{16} << 20;     // 16 MiB
+
 /// "gpt-neo" | "gpt2" | "llama"; throws unl::UsageError on anything else.
 Family parse_family(const std::string& name);
 std::string family_name(Family family);

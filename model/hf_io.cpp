@@ -82,6 +82,66 @@ std::string dtype_name(torch::ScalarType t) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::vector<int64_t>>> implied_parameter_shapes(
+    const ModelConfig& c) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+  const int64_t e = c.hidden_size, m = c.intermediate_size, v = c.vocab_size;
+  auto add = [&](const std::string& name, std::vector<int64_t> shape) {
+    out.emplace_back(name, std::move(shape));
+  };
+  if (c.family == Family::kLlama) {
+    const int64_t d = c.head_dim(), q = c.num_heads * d, kv = c.num_kv_heads * d;
+    add("model.embed_tokens.weight", {v, e});
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+      const std::string p = "model.layers." + std::to_string(i) + ".";
+      add(p + "self_attn.q_proj.weight", {q, e});
+      if (c.qkv_bias) add(p + "self_attn.q_proj.bias", {q});
+      add(p + "self_attn.k_proj.weight", {kv, e});
+      if (c.qkv_bias) add(p + "self_attn.k_proj.bias", {kv});
+      add(p + "self_attn.v_proj.weight", {kv, e});
+      if (c.qkv_bias) add(p + "self_attn.v_proj.bias", {kv});
+      add(p + "self_attn.o_proj.weight", {e, q});
+      if (c.attention_bias) add(p + "self_attn.o_proj.bias", {e});
+      add(p + "mlp.gate_proj.weight", {m, e});
+      add(p + "mlp.up_proj.weight", {m, e});
+      add(p + "mlp.down_proj.weight", {e, m});
+      add(p + "input_layernorm.weight", {e});
+      add(p + "post_attention_layernorm.weight", {e});
+    }
+    add("model.norm.weight", {e});
+  } else {
+    const bool gpt2 = c.family == Family::kGpt2;
+    add("transformer.wte.weight", {v, e});
+    add("transformer.wpe.weight", {c.max_position_embeddings, e});
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+      const std::string p = "transformer.h." + std::to_string(i) + ".";
+      add(p + "ln_1.weight", {e});
+      add(p + "ln_1.bias", {e});
+      if (gpt2) {  // Conv1D stores weights [in, out]
+        add(p + "attn.c_attn.weight", {e, 3 * e});
+        add(p + "attn.c_attn.bias", {3 * e});
+        add(p + "attn.c_proj.weight", {e, e});
+        add(p + "attn.c_proj.bias", {e});
+      } else {
+        for (const char* proj : {"q_proj", "k_proj", "v_proj"})
+          add(p + "attn.attention." + proj + ".weight", {e, e});
+        add(p + "attn.attention.out_proj.weight", {e, e});
+        add(p + "attn.attention.out_proj.bias", {e});
+      }
+      add(p + "ln_2.weight", {e});
+      add(p + "ln_2.bias", {e});
+      add(p + "mlp.c_fc.weight", gpt2 ? std::vector<int64_t>{e, m} : std::vector<int64_t>{m, e});
+      add(p + "mlp.c_fc.bias", {m});
+      add(p + "mlp.c_proj.weight", gpt2 ? std::vector<int64_t>{m, e} : std::vector<int64_t>{e, m});
+      add(p + "mlp.c_proj.bias", {e});
+    }
+    add("transformer.ln_f.weight", {e});
+    add("transformer.ln_f.bias", {e});
+  }
+  if (!c.tie_word_embeddings) add("lm_head.weight", {v, e});
+  return out;
+}
+
 LoadedModel load_pretrained(const std::string& dir, torch::Dtype dtype, torch::Device device) {
   const fs::path config_path = fs::path(dir) / "config.json";
   UNL_CHECK(fs::exists(config_path), "no config.json in model directory '" + dir + "'",
@@ -89,8 +149,32 @@ LoadedModel load_pretrained(const std::string& dir, torch::Dtype dtype, torch::D
   LoadedModel out;
   out.dir = dir;
   out.config = load_hf_config(config_path.string());
-  out.model = make_causal_lm(out.config);
   SafetensorsModel weights(dir);
+  // Check the config against the safetensors headers (memory-mapped, nothing read yet) before
+  // building the model: the parameters it allocates are then bounded by what the files hold.
+  {
+    std::vector<std::string> absent;
+    for (const auto& [name, shape] : implied_parameter_shapes(out.config)) {
+      const std::string key = file_name_for(weights, name);
+      if (key.empty()) {
+        absent.push_back(name + " " + shape_str(shape));
+        continue;
+      }
+      const auto& info = weights.info(key);
+      UNL_CHECK(info.shape == shape,
+                fmt::format("tensor '{}' in '{}' has shape {}, but config.json implies {}", key, dir,
+                            shape_str(info.shape), shape_str(shape)),
+                "the weights do not belong to this config.json (check hidden_size, num_layers, "
+                "vocab_size, intermediate_size, max_position_embeddings, num_key_value_heads)");
+    }
+    UNL_CHECK(absent.empty(),
+              fmt::format("'{}' lacks {} tensor(s) the config implies: {}", dir, absent.size(),
+                          list(absent)),
+              "the checkpoint is incomplete, belongs to another architecture, or config.json "
+              "claims more layers than the weights hold (num_layers); re-save it with "
+              "transformers' save_pretrained");
+  }
+  out.model = make_causal_lm(out.config);
 
   std::vector<std::string> missing;
   std::set<std::string> used;

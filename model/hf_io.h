@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model/causal_lm.h"
 
@@ -16,8 +18,16 @@ struct LoadedModel {
   std::string dir;
 };
 
+/// Name (as hf_state_dict spells it) and shape of every parameter a model built from `config`
+/// has, computed from the config alone: nothing is allocated, so a config.json claiming absurd
+/// sizes can be checked against the weight files before the model is built.
+std::vector<std::pair<std::string, std::vector<int64_t>>> implied_parameter_shapes(
+    const ModelConfig& config);
+
 /// Every parameter the config implies must be present with the right shape; unexpected tensors
 /// (other than known buffers such as attn.bias masks / rotary inv_freq) are errors naming them.
+/// Shapes are checked against the safetensors headers BEFORE the model is allocated, so a
+/// config.json claiming e.g. hidden_size 1e5 next to small weights fails fast naming a tensor.
 LoadedModel load_pretrained(const std::string& dir, torch::Dtype dtype = torch::kFloat32,
                             torch::Device device = torch::kCPU);
 

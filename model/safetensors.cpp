@@ -25,6 +25,8 @@ namespace {
 
 // The reference implementation refuses headers above 100 MB; a larger one is a corrupt length.
 constexpr uint64_t kMaxHeaderBytes = 100ull * 1000 * 1000;
+// model.safetensors.index.json: real ones are under 10 MB even for models with 10^5 tensors.
+constexpr uint64_t kMaxIndexBytes = 100ull * 1000 * 1000;
 
 struct DtypeSpec {
   const char* name;
@@ -263,6 +265,11 @@ SafetensorsModel::SafetensorsModel(const std::string& dir) {
   if (::stat(index_path.c_str(), &st) == 0) {
     std::ifstream in(index_path, std::ios::binary);
     UNL_CHECK(in.good(), index_path + ": cannot open", "check file permissions");
+    // Checked before reading: the parsed JSON takes several times the file's size.
+    UNL_CHECK(static_cast<uint64_t>(st.st_size) <= kMaxIndexBytes,
+              index_path + ": " + std::to_string(st.st_size) + " bytes exceeds the shard index limit of " +
+                  std::to_string(kMaxIndexBytes) + " bytes",
+              "a shard index lists tensor names (at most a few MB); the file is corrupt or not an index");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const char* hint = "fix or regenerate model.safetensors.index.json (save_pretrained writes it)";
     nlohmann::json index =

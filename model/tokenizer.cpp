@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -80,6 +81,13 @@ bool to_raw_bytes(const std::string& token, std::string& out) {
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   UNL_CHECK(in.good(), path + ": cannot open", "check the tokenizer directory and permissions");
+  // Checked before reading: the parsed JSON takes several times the file's size in memory.
+  std::error_code ec;
+  const auto bytes = fs::file_size(path, ec);
+  UNL_CHECK(ec || bytes <= kMaxTokenizerFileBytes,
+            path + ": " + std::to_string(bytes) + " bytes exceeds the tokenizer file limit of " +
+                std::to_string(kMaxTokenizerFileBytes) + " bytes",
+            "tokenizer files are a few MB; this is not a tokenizer file or it is corrupt");
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
@@ -118,9 +126,22 @@ struct Vocab {
   bool ignore_merges = false;
   int64_t eos = -1;
 
+  // Ids index dense tables, so the largest id sizes them: it must stay below what the file's
+  // token count justifies (set by the loaders before adding) and below the hard cap.
+  int64_t id_limit = kMaxTokenId;
+
+  /// Allow ids below 2 x the tokens the file defines + 1024 (real vocabularies are dense; the
+  /// slack admits a few holes), never above kMaxTokenId.
+  void set_id_limit(size_t tokens_in_file) {
+    id_limit = std::min<int64_t>(kMaxTokenId, 2 * static_cast<int64_t>(tokens_in_file) + 1024);
+  }
+
   void add_token(const std::string& raw, int64_t id, bool printable, const std::string& where) {
-    UNL_CHECK(id >= 0 && id < (int64_t{1} << 31), where + "id " + std::to_string(id) + " is out of range",
-              "token ids must be non-negative 32-bit integers");
+    UNL_CHECK(id >= 0 && id < id_limit,
+              where + "id " + std::to_string(id) + " is out of range: ids must lie in [0, " +
+                  std::to_string(id_limit) + ") (limit: twice the file's token count + 1024, at most " +
+                  std::to_string(kMaxTokenId) + ")",
+              "token ids are dense 0..N-1 in a real tokenizer; the file is corrupt or not a tokenizer file");
     if (static_cast<size_t>(id) >= token_bytes.size()) {
       token_bytes.resize(id + 1);
       present.resize(id + 1, false);
@@ -230,6 +251,7 @@ std::shared_ptr<const Vocab> load_vocab_merges(std::string_view vocab_text, cons
   std::vector<std::pair<std::string, int64_t>> added;
   if (vocab.is_object() && vocab.contains(kEndOfText) && vocab[kEndOfText].is_number_integer())
     added.emplace_back(kEndOfText, vocab[kEndOfText].get<int64_t>());
+  if (vocab.is_object()) v->set_id_limit(vocab.size());
   load_vocab_object(vocab, vocab_path + ": ", *v, added);
   v->added = added;
   v->added_special.assign(added.size(), true);
@@ -277,6 +299,7 @@ std::shared_ptr<const Vocab> load_tokenizer_json(const std::string& path) {
     }
   }
   UNL_CHECK(m.contains("vocab"), where + "missing model.vocab", hint);
+  v->set_id_limit((m["vocab"].is_object() ? m["vocab"].size() : 0) + added.size());
   load_vocab_object(m["vocab"], where + "model.vocab ", *v, added);
   // Added tokens absent from model.vocab get their ids here, stored verbatim.
   for (const auto& [content, id] : added)

@@ -10,6 +10,12 @@
 
 namespace unl::model {
 
+/// Limits on tokenizer files, checked before anything is sized from them: the largest token id
+/// (ids index dense tables; also bounded by twice the file's token count + 1024) and the size
+/// of vocab.json / merges.txt / tokenizer.json (real ones are a few MB).
+constexpr int64_t kMaxTokenId = int64_t{1} << 24;                   // 16,777,216 (= kMaxVocabSize)
+constexpr uint64_t kMaxTokenizerFileBytes = uint64_t{1} << 30;      // 1 GiB
+
 class Tokenizer {
  public:
   /// From a directory holding vocab.json + merges.txt, or tokenizer.json (type BPE, ByteLevel).

@@ -4,6 +4,8 @@
 #include "model/config.h"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -301,6 +303,40 @@ TEST(Config, LoadNamesTheFile) {
   EXPECT_THROW(unl::model::load_hf_config(dir + "/missing.json"), unl::Error);
   std::ofstream(path) << kGpt2;
   EXPECT_EQ(unl::model::load_hf_config(path).hidden_size, 768);
+}
+
+// config.json is read whole and parsed: one over 16 MiB is refused from its size first.
+TEST(ConfigLimits, OversizedConfigIsRefusedBeforeParsing) {
+  char tmpl[] = "/tmp/unl_io_cfg_XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string path = dir + "/config.json";
+  std::ofstream(path) << kGpt2;
+  std::filesystem::resize_file(path, (uint64_t{16} << 20) + 1);  // sparse
+  try {
+    unl::model::load_hf_config(path);
+    ADD_FAILURE() << "no error";
+  } catch (const unl::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": 16777217 bytes exceeds the config.json limit of 16777216 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// GPT-Neo's attention_types repeat count is bounded before it is expanded: an empty pattern
+// repeated 2^62 times would spin, a long one allocate.
+TEST(ConfigLimits, AttentionTypesRepeatCountIsBounded) {
+  nlohmann::json j = nlohmann::json::parse(kGptNeo125M);
+  j["attention_types"] = nlohmann::json::parse(R"([[[], 4611686018427387904]])");
+  try {
+    unl::model::config_from_hf_json(j);
+    ADD_FAILURE() << "no error";
+  } catch (const unl::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("attention_types"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("repeats a pattern 4611686018427387904 times, more than the limit of 4096"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Config, ValidateAndFamilies) {

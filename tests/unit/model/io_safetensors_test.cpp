@@ -4,6 +4,8 @@
 #include "model/safetensors.h"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -211,6 +213,27 @@ TEST(SafetensorsCorrupt, ShortFileAndBadLengths) {
   expect_corrupt(le64(~0ull) + "{}", {"exceeds the 100 MB limit"});
 }
 
+// A header listing 10^7 tensors takes more than 100 MB: its length alone refuses it, before a
+// byte of it is read or parsed, even when the (sparse) file really is that long.
+TEST(SafetensorsLimits, HeaderOfTenMillionEntriesIsRefusedByItsLength) {
+  const std::string path = make_temp_dir() + "/many.safetensors";
+  const uint64_t header = 10000000ull * 60;  // ~60 bytes per {"dtype","shape","data_offsets"} entry
+  write_bytes(path, le64(header) + "{");
+  std::filesystem::resize_file(path, 8 + header);  // sparse: nothing is written
+  try {
+    SafetensorsFile f(path);
+    ADD_FAILURE() << "no error";
+  } catch (const unl::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find("header length 600000000 exceeds the 100 MB limit"), std::string::npos) << msg;
+  }
+  std::filesystem::remove(path);
+  // A 10^9 x 10^9 F32 shape (4e18 bytes, no overflow) over 8 stored bytes is refused from the header.
+  expect_corrupt(raw_file(R"({"w":{"dtype":"F32","shape":[1000000000,1000000000],"data_offsets":[0,8]}})", kEight),
+                 {"tensor 'w'", "shape x dtype size (4000000000000000000 bytes) does not match data_offsets size (8 bytes)"});
+}
+
 TEST(SafetensorsCorrupt, HeaderNotJsonObject) {
   expect_corrupt(raw_file("{\"a\": ", ""), {"not valid JSON"});
   expect_corrupt(raw_file("", ""), {"not valid JSON"});
@@ -360,6 +383,13 @@ TEST(SafetensorsModel, RejectsBadIndex) {
   const std::string dir2 = make_sharded(kIndex);
   write_bytes(dir2 + "/model-00002-of-00002.safetensors", "xx");
   expect_bad_model(dir2, {"model-00002-of-00002.safetensors", "shorter than the 8-byte"});
+}
+
+// A shard index over 100 MB is refused from its size before it is read (sparse file here).
+TEST(SafetensorsLimits, OversizedShardIndexIsRefusedBeforeReading) {
+  const std::string dir = make_sharded(kIndex);
+  std::filesystem::resize_file(dir + "/model.safetensors.index.json", 100000001);
+  expect_bad_model(dir, {"model.safetensors.index.json: 100000001 bytes exceeds the shard index limit of 100000000 bytes"});
 }
 
 }  // namespace

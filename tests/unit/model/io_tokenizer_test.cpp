@@ -303,6 +303,53 @@ TEST(Tokenizer, MalformedFilesNameFileAndLine) {
   EXPECT_THROW(Tokenizer::from_files("/nonexistent/vocab.json", "/nonexistent/merges.txt"), unl::Error);
 }
 
+// Ids size dense tables, so an id far beyond the file's token count (2^31 would be a 64 GB
+// table) is refused; the limit is 2 x 258 tokens + 1024 = 1540 for the small vocabulary.
+TEST(TokenizerLimits, IdsBeyondWhatTheFileJustifiesAreRefused) {
+  { Small s; s.vocab["Ġth"] = int64_t{1} << 31; expect_load_error(s, {"vocab.json", "entry 'Ġth'", "id 2147483648 is out of range", "[0, 1540)"}); }
+  { Small s; s.vocab["Ġth"] = 1540; expect_load_error(s, {"vocab.json", "id 1540 is out of range"}); }
+  {
+    Small s;  // a hole below the limit is fine
+    s.vocab["Ġth"] = 1539;
+    s.write();
+    Tokenizer t = Tokenizer::from_dir(s.dir);
+    EXPECT_EQ(t.encode(" th"), (std::vector<int64_t>{1539}));
+  }
+  {
+    Small s;  // tokenizer.json: an added token's id counts against the same limit (259 tokens)
+    json j = {{"model", {{"type", "BPE"}, {"vocab", s.vocab}, {"merges", {"Ġ t", "Ġt h"}}}},
+              {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}}},
+              {"added_tokens", {{{"id", int64_t{1} << 40}, {"content", "<x>"}}}}};
+    spit(s.dir + "/tokenizer.json", j.dump());
+    try {
+      Tokenizer::from_dir(s.dir);
+      ADD_FAILURE() << "no error";
+    } catch (const unl::Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("tokenizer.json"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("added token '<x>'"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("id 1099511627776 is out of range: ids must lie in [0, 1542)"), std::string::npos) << msg;
+    }
+  }
+}
+
+// A tokenizer file over 1 GiB is refused from its size, before it is read (the file here is
+// sparse, so the test writes nothing).
+TEST(TokenizerLimits, OversizedFileIsRefusedBeforeReading) {
+  Small s;
+  s.write();
+  std::filesystem::resize_file(s.dir + "/vocab.json", (uint64_t{1} << 30) + 1);
+  try {
+    Tokenizer::from_dir(s.dir);
+    ADD_FAILURE() << "no error";
+  } catch (const unl::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("vocab.json: 1073741825 bytes exceeds the tokenizer file limit of 1073741824 bytes"),
+              std::string::npos)
+        << msg;
+  }
+}
+
 TEST(Tokenizer, RejectsUnsupportedTokenizerJson) {
   auto expect_bad = [](const std::function<void(json&)>& edit, const std::string& needle) {
     Small s;

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <fstream>
 
 #include "common/error.h"
@@ -121,6 +123,80 @@ TEST(HfIoErrors, UnexpectedTensorIsNamedButKnownBuffersAreNot) {
     tensors.emplace_back("transformer.h.2.ln_1.weight", torch::ones({8}));
   });
   EXPECT_NE(msg.find("transformer.h.2.ln_1.weight"), std::string::npos) << msg;
+}
+
+// implied_parameter_shapes is what load_pretrained checks the files against before allocating;
+// it must list exactly the parameters a built model has, for every family variant.
+TEST(HfIoLimits, ImpliedShapesEqualTheBuiltModelsParameters) {
+  std::vector<ModelConfig> configs;
+  for (Family f : {Family::kGptNeo, Family::kGpt2, Family::kLlama}) {
+    ModelConfig c = tiny_config(f);
+    configs.push_back(c);
+    c.tie_word_embeddings = !c.tie_word_embeddings;
+    configs.push_back(c);
+  }
+  ModelConfig llama = tiny_config(Family::kLlama);
+  llama.attention_bias = false, llama.qkv_bias = false;  // plain Llama / Mistral
+  configs.push_back(llama);
+  llama.qkv_bias = true, llama.model_type = "qwen2";  // Qwen2: q/k/v bias only
+  configs.push_back(llama);
+  for (const ModelConfig& c : configs) {
+    std::map<std::string, std::vector<int64_t>> built, implied;
+    for (auto& [name, t] : hf_state_dict(*make_causal_lm(c))) built[name] = t.sizes().vec();
+    for (auto& [name, shape] : implied_parameter_shapes(c)) implied[name] = shape;
+    EXPECT_EQ(implied, built) << family_name(c.family) << " tied=" << c.tie_word_embeddings
+                              << " qkv_bias=" << c.qkv_bias;
+  }
+}
+
+/// Saves a tiny model, then rewrites one integer of its config.json.
+std::string load_error_with_config(Family family, const std::string& key, int64_t value) {
+  TempDir dir;
+  save_pretrained(*random_model(tiny_config(family), 25), dir.str());
+  nlohmann::json j;
+  std::ifstream((dir.path() / "config.json").string()) >> j;
+  j[key] = value;
+  std::ofstream((dir.path() / "config.json").string()) << j.dump();
+  return error_of([&] { load_pretrained(dir.str()); });
+}
+
+// A config.json claiming a huge model next to small weights fails on the first tensor whose
+// shape disagrees, before the model (4e6 x 1e5 floats here: 1.6 TB) is allocated.
+TEST(HfIoLimits, HugeConfigNextToSmallWeightsFailsBeforeAllocating) {
+  auto msg = load_error_with_config(Family::kGpt2, "n_embd", 100000);
+  EXPECT_NE(msg.find("tensor 'transformer.wte.weight'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[11, 8], but config.json implies [11, 100000]"), std::string::npos) << msg;
+  msg = load_error_with_config(Family::kLlama, "vocab_size", 4000000);
+  EXPECT_NE(msg.find("model.embed_tokens.weight' in '"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[4000000, 16]"), std::string::npos) << msg;
+  msg = load_error_with_config(Family::kLlama, "intermediate_size", 1000000);
+  EXPECT_NE(msg.find("mlp.gate_proj.weight"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[1000000, 16]"), std::string::npos) << msg;
+  // More layers than the files hold: the absent ones are listed, nothing is built.
+  msg = load_error_with_config(Family::kLlama, "num_hidden_layers", 4000);
+  EXPECT_NE(msg.find("lacks 51987 tensor(s) the config implies: 'model.layers.1.self_attn.q_proj.weight"),
+            std::string::npos)
+      << msg;
+  // A GPT-2 context of 1e6 positions needs a [1000000, 8] wpe, not the [32, 8] stored.
+  msg = load_error_with_config(Family::kGpt2, "n_positions", 1000000);
+  EXPECT_NE(msg.find("tensor 'transformer.wpe.weight'"), std::string::npos) << msg;
+}
+
+// Past the hard caps the config itself is refused, naming the file, the field and the limit.
+TEST(HfIoLimits, ConfigIntegersBeyondTheCapsAreRefused) {
+  auto msg = load_error_with_config(Family::kLlama, "hidden_size", 10000000);
+  EXPECT_NE(msg.find("config.json: model config: hidden_size 10000000 exceeds the limit of 131072"),
+            std::string::npos)
+      << msg;
+  msg = load_error_with_config(Family::kLlama, "vocab_size", 1000000000);
+  EXPECT_NE(msg.find("vocab_size 1000000000 exceeds the limit of 16777216"), std::string::npos) << msg;
+  msg = load_error_with_config(Family::kGpt2, "n_layer", 100000);
+  EXPECT_NE(msg.find("num_layers 100000 exceeds the limit of 4096"), std::string::npos) << msg;
+  msg = load_error_with_config(Family::kLlama, "intermediate_size", int64_t{1} << 40);
+  EXPECT_NE(msg.find("intermediate_size 1099511627776 exceeds the limit of 1048576"), std::string::npos) << msg;
+  msg = load_error_with_config(Family::kLlama, "max_position_embeddings", int64_t{1} << 30);
+  EXPECT_NE(msg.find("max_position_embeddings 1073741824 exceeds the limit of 16777216"), std::string::npos)
+      << msg;
 }
 
 TEST(HfIoErrors, BaseModelNamesWithoutPrefixLoad) {
