@@ -134,6 +134,15 @@ TypeInfo dataset_type(hid_t dset) {
   return info;
 }
 
+StorageInfo dataset_storage(hid_t dset) {
+  H5Handle dcpl(UNL_H5_CHECK(H5Dget_create_plist(dset)), H5Pclose);
+  StorageInfo info;
+  info.layout = static_cast<int>(H5Pget_layout(dcpl.get()));
+  info.external_files = H5Pget_external_count(dcpl.get());
+  info.stored_bytes = H5Dget_storage_size(dset);
+  return info;
+}
+
 void read_dataset(hid_t dset, hid_t type, void* out) {
   if (element_count(dataset_dims(dset)) == 0) return;
   UNL_H5_CHECK(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out));
@@ -156,6 +165,13 @@ std::string read_bytes_dataset(hid_t loc, const std::string& path) {
   UNL_CHECK(length >= 0 && static_cast<std::size_t>(length) <= size,
             "dataset '" + path + "' has length attribute " + std::to_string(length) +
                 " but holds " + std::to_string(size) + " bytes",
+            "");
+  // The string type's size is a claim of the file's: allocate only what the file stores.
+  const StorageInfo stored = dataset_storage(dset.get());
+  UNL_CHECK((stored.layout == H5D_CONTIGUOUS || stored.layout == H5D_COMPACT) && stored.external_files == 0 &&
+                stored.stored_bytes == size,
+            "dataset '" + path + "' claims a " + std::to_string(size) + "-byte string but stores " +
+                std::to_string(stored.stored_bytes) + " bytes (layout " + std::to_string(stored.layout) + ")",
             "");
   std::string buf(size, '\0');
   H5Handle mtype = string_type(size);

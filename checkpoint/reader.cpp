@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <future>
+#include <limits>
 #include <optional>
 
 #include "checkpoint/checkpoint.h"
@@ -19,6 +20,20 @@ using namespace format;
 constexpr const char* kCorruptHint =
     "delete this file and resume: the newest valid older checkpoint in the same directory is "
     "picked automatically";
+
+std::string shape_string(const std::vector<std::uint64_t>& dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+std::string layout_name(int layout) {
+  switch (layout) {
+    case H5D_CHUNKED: return "chunked";
+    case H5D_VIRTUAL: return "a virtual dataset";
+    default: return "of HDF5 layout " + std::to_string(layout);
+  }
+}
 
 /// A problem already phrased for the user; guarded() passes it through unwrapped.
 class CorruptError : public Error {
@@ -146,6 +161,33 @@ class Reader {
     const DtypeSpec* spec = find_dtype(info.dtype);
     if (!spec) {
       problem("dataset '" + name + "' has unknown dtype attribute '" + info.dtype + "'");
+      return std::nullopt;
+    }
+    // The shape is the file's claim: bound the bytes it implies by what the file stores before
+    // allocating. Our writer makes contiguous datasets holding exactly shape x element size.
+    const std::uint64_t element = static_cast<std::uint64_t>(
+        torch::empty({0}, torch::TensorOptions().dtype(spec->scalar)).element_size());
+    std::uint64_t claimed = element;
+    for (std::uint64_t d : dims) {
+      if (d > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
+          __builtin_mul_overflow(claimed, d, &claimed) ||
+          claimed > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        problem("dataset '" + name + "' has shape " + shape_string(dims) + ", whose byte size overflows");
+        return std::nullopt;
+      }
+    }
+    const h5::StorageInfo storage = h5::dataset_storage(dset.get());
+    if (storage.layout != H5D_CONTIGUOUS && storage.layout != H5D_COMPACT) {
+      problem("dataset '" + name + "' is " + layout_name(storage.layout) +
+              "; checkpoints store tensors as contiguous datasets");
+      return std::nullopt;
+    }
+    if (storage.external_files != 0 || storage.stored_bytes != claimed ||
+        claimed > summary_.file_bytes) {
+      problem("dataset '" + name + "' has shape " + shape_string(dims) + " of " + info.dtype + " (" +
+              std::to_string(claimed) + " bytes) but stores " + std::to_string(storage.stored_bytes) +
+              " bytes in the " + std::to_string(summary_.file_bytes) + "-byte file" +
+              (storage.external_files ? " (its data is in external files)" : ""));
       return std::nullopt;
     }
     torch::Tensor t = torch::empty(info.shape, torch::TensorOptions().dtype(spec->scalar));

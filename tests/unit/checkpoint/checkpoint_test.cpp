@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <limits>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/h5_util.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "tests/unit/checkpoint/test_util.h"
@@ -267,6 +269,89 @@ TEST(CheckpointFile, DeletedDatasetIsNamedAndListTamperingIsCaught) {
   H5Fclose(f);
   msg = error_of([&] { read(p); });
   EXPECT_TRUE(has(msg, "metadata checksum mismatch")) << msg;
+}
+
+/// Replace tensor dataset `name` of checkpoint `p` by a float32 one of `dims` (dtype and checksum
+/// attributes kept) that is never written, with `layout`: a shape the file does not back.
+void replace_with_claim(const std::string& p, const std::string& name, std::vector<hsize_t> dims,
+                        H5D_layout_t layout) {
+  hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  std::string checksum;
+  {
+    H5Handle old(h5::open_dataset(f, name));
+    checksum = h5::read_attr_string(old.get(), "xxh3_64");
+  }
+  ASSERT_GE(H5Ldelete(f, name.c_str(), H5P_DEFAULT), 0);
+  hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (layout == H5D_CHUNKED) {
+    std::vector<hsize_t> chunk(dims.size(), 1);
+    chunk[0] = 1 << 16;
+    H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
+  }
+  hid_t d = H5Dcreate2(f, name.c_str(), H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  ASSERT_GE(d, 0);
+  h5::write_attr_string(d, "dtype", "float32");
+  h5::write_attr_string(d, "xxh3_64", checksum);
+  H5Dclose(d);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  H5Fclose(f);
+}
+
+// Dataset shapes are the file's claims: a tensor is allocated only after its shape x element
+// size is found stored in the file, so a 30 KB checkpoint cannot make read() allocate 4 TB.
+TEST(CheckpointLimits, ClaimedShapesTheFileDoesNotStoreAreCorrupt) {
+  ScratchDir dir;
+  std::string p = dir.file("claim.h5");
+  write(p, testing::small_state(1));
+  replace_with_claim(p, "model/b", {1000000000000ull}, H5D_CONTIGUOUS);
+  const auto size = std::filesystem::file_size(p);
+  std::string msg = error_of([&] { read(p); });
+  EXPECT_TRUE(has(msg, "checkpoint '" + p + "' is corrupt: dataset 'model/b' has shape [1000000000000] of float32 "
+                       "(4000000000000 bytes) but stores 0 bytes in the " + std::to_string(size) + "-byte file"))
+      << msg;
+  EXPECT_TRUE(has(msg, "HINT: ")) << msg;
+  // inspect lists the problem and carries on with the other tensors.
+  Summary s = inspect(p);
+  ASSERT_EQ(s.problems.size(), 2u);  // the claim, and the metadata checksum (shape changed)
+  EXPECT_TRUE(has(s.problems[0], "'model/b' has shape [1000000000000]")) << s.problems[0];
+
+  write(p, testing::small_state(1));
+  replace_with_claim(p, "model/w", {1000000000000ull, 3}, H5D_CHUNKED);
+  msg = error_of([&] { verify(p); });
+  EXPECT_TRUE(has(msg, "dataset 'model/w' is chunked; checkpoints store tensors as contiguous datasets")) << msg;
+
+  write(p, testing::small_state(1));
+  replace_with_claim(p, "model/w", {1ull << 62, 1ull << 62}, H5D_CONTIGUOUS);
+  msg = error_of([&] { read(p); });
+  EXPECT_TRUE(has(msg, "dataset 'model/w' has shape [4611686018427387904, 4611686018427387904], whose byte size "
+                       "overflows"))
+      << msg;
+}
+
+// A fixed-length string's type size is a claim too: a 2 GB string type with nothing stored is
+// refused before the buffer is allocated.
+TEST(CheckpointLimits, ClaimedStringSizeTheFileDoesNotStoreIsCorrupt) {
+  ScratchDir dir;
+  std::string p = dir.file("str.h5");
+  write(p, testing::small_state(1));
+  hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(H5Ldelete(f, "meta/strings/config_hash", H5P_DEFAULT), 0);
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, std::size_t{1} << 31);
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t d = H5Dcreate2(f, "meta/strings/config_hash", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(d, 0);
+  h5::write_attr_i64(d, "length", 6);
+  H5Dclose(d);
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Fclose(f);
+  std::string msg = error_of([&] { read(p); });
+  EXPECT_TRUE(has(msg, "string 'config_hash'")) << msg;
+  EXPECT_TRUE(has(msg, "claims a 2147483648-byte string but stores 0 bytes")) << msg;
 }
 
 TEST(CheckpointFile, TamperedIntIsCaught) {
