@@ -202,8 +202,19 @@ bool attr_exists(hid_t obj, const std::string& name) {
   return UNL_H5_CHECK(H5Aexists(obj, name.c_str())) > 0;
 }
 
+// Our scalar attributes are read into one value: an attribute of several elements (a file not
+// written by us) would overflow that buffer, so it is refused first.
+namespace {
+void check_single_element(hid_t attr, const std::string& name) {
+  H5Handle space(UNL_H5_CHECK(H5Aget_space(attr)), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  UNL_CHECK(n == 1, "attribute '" + name + "' holds " + std::to_string(n) + " elements, not one", "");
+}
+}  // namespace
+
 std::string read_attr_string(hid_t obj, const std::string& name) {
   H5Handle attr(UNL_H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)), H5Aclose);
+  check_single_element(attr.get(), name);
   H5Handle ftype(UNL_H5_CHECK(H5Aget_type(attr.get())), H5Tclose);
   UNL_CHECK(H5Tget_class(ftype.get()) == H5T_STRING,
             "attribute '" + name + "' is not a string", "");
@@ -230,6 +241,7 @@ std::string read_attr_string(hid_t obj, const std::string& name) {
 
 std::int64_t read_attr_i64(hid_t obj, const std::string& name) {
   H5Handle attr(UNL_H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT)), H5Aclose);
+  check_single_element(attr.get(), name);
   H5Handle ftype(UNL_H5_CHECK(H5Aget_type(attr.get())), H5Tclose);
   UNL_CHECK(H5Tget_class(ftype.get()) == H5T_INTEGER,
             "attribute '" + name + "' is not an integer", "");

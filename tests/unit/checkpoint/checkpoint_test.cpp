@@ -354,6 +354,28 @@ TEST(CheckpointLimits, ClaimedStringSizeTheFileDoesNotStoreIsCorrupt) {
   EXPECT_TRUE(has(msg, "claims a 2147483648-byte string but stores 0 bytes")) << msg;
 }
 
+// Attributes are read into one value; one holding many elements is refused, not read past it.
+TEST(CheckpointLimits, MultiElementAttributeIsRefused) {
+  ScratchDir dir;
+  std::string p = dir.file("attr.h5");
+  write(p, testing::small_state(5));
+  hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t g = H5Gopen2(f, "meta/ints", H5P_DEFAULT);
+  ASSERT_GE(H5Adelete(g, "step"), 0);
+  const hsize_t n = 1000;
+  hid_t space = H5Screate_simple(1, &n, nullptr);
+  std::vector<std::int64_t> values(n, 7);
+  hid_t a = H5Acreate2(g, "step", H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(H5Awrite(a, H5T_NATIVE_INT64, values.data()), 0);
+  H5Aclose(a);
+  H5Sclose(space);
+  H5Gclose(g);
+  H5Fclose(f);
+  std::string msg = error_of([&] { read(p); });
+  EXPECT_TRUE(has(msg, "int 'step'")) << msg;
+  EXPECT_TRUE(has(msg, "attribute 'step' holds 1000 elements, not one")) << msg;
+}
+
 TEST(CheckpointFile, TamperedIntIsCaught) {
   ScratchDir dir;
   std::string p = dir.file("i.h5");
