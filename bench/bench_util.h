@@ -12,10 +12,35 @@
 #include <cstdlib>
 #include <string>
 
+#include "model/config.h"
+
 namespace unl::bench {
 
 inline double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+/// A GPT-Neo of the given size with the GPT-2 vocabulary: "10m" (~7.5M parameters, most in the
+/// tied embedding), "125m", "1.3b", "2.7b" (the published GPT-Neo shapes); global/local layers alternate.
+inline model::ModelConfig gpt_neo_shape(const std::string& shape) {
+  model::ModelConfig c;
+  c.family = model::Family::kGptNeo;
+  c.vocab_size = 50257;
+  c.max_position_embeddings = 2048;
+  if (shape == "125m") {
+    c.hidden_size = 768, c.num_layers = 12, c.num_heads = 12, c.intermediate_size = 3072;
+  } else if (shape == "1.3b") {  // GPT-Neo-1.3B and 2.7B shapes, for the GPU script
+    c.hidden_size = 2048, c.num_layers = 24, c.num_heads = 16, c.intermediate_size = 8192;
+  } else if (shape == "2.7b") {
+    c.hidden_size = 2560, c.num_layers = 32, c.num_heads = 20, c.intermediate_size = 10240;
+  } else {  // ~10M parameters, most of them in the tied embedding
+    c.hidden_size = 128, c.num_layers = 4, c.num_heads = 4, c.intermediate_size = 512;
+  }
+  c.num_kv_heads = c.num_heads;
+  c.window_size = 256;
+  c.attention_layers.clear();
+  for (int64_t l = 0; l < c.num_layers; ++l) c.attention_layers.push_back(l % 2 ? "local" : "global");
+  return c;
 }
 
 /// Where and how a bench runs: parsed from "cpu", "cuda", "cuda:bf16" (bf16 autocast).

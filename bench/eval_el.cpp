@@ -21,17 +21,7 @@ int main(int argc, char** argv) {
   const std::string shape = argc > 4 ? argv[4] : "10m";
   const auto target = unl::bench::parse_target(argc > 5 ? argv[5] : "cpu");
   at::globalContext().setFlushDenormal(true);  // as build/bin/unlearn does
-  unl::model::ModelConfig c;
-  c.family = unl::model::Family::kGptNeo;
-  c.vocab_size = 50257;
-  c.max_position_embeddings = 2048;
-  c.hidden_size = shape == "125m" ? 768 : 128;
-  c.num_layers = shape == "125m" ? 12 : 4;
-  c.num_heads = shape == "125m" ? 12 : 4;
-  c.num_kv_heads = c.num_heads;
-  c.intermediate_size = 4 * c.hidden_size;
-  c.window_size = 256;
-  for (int64_t l = 0; l < c.num_layers; ++l) c.attention_layers.push_back(l % 2 ? "local" : "global");
+  const auto c = unl::bench::gpt_neo_shape(shape);
   torch::manual_seed(0);
   auto model = unl::model::make_causal_lm(c);
   model->to(target.device);

@@ -21,28 +21,6 @@
 
 using unl::bench::now;
 
-namespace {
-unl::model::ModelConfig gpt_neo_shape(const std::string& shape) {
-  unl::model::ModelConfig c;
-  c.family = unl::model::Family::kGptNeo;
-  c.vocab_size = 50257;
-  c.max_position_embeddings = 2048;
-  if (shape == "125m") {
-    c.hidden_size = 768, c.num_layers = 12, c.num_heads = 12, c.intermediate_size = 3072;
-  } else if (shape == "1.3b") {  // GPT-Neo-1.3B and 2.7B shapes, for the GPU script
-    c.hidden_size = 2048, c.num_layers = 24, c.num_heads = 16, c.intermediate_size = 8192;
-  } else if (shape == "2.7b") {
-    c.hidden_size = 2560, c.num_layers = 32, c.num_heads = 20, c.intermediate_size = 10240;
-  } else {  // ~10M parameters, most of them in the tied embedding
-    c.hidden_size = 128, c.num_layers = 4, c.num_heads = 4, c.intermediate_size = 512;
-  }
-  c.num_kv_heads = c.num_heads;
-  c.window_size = 256;
-  c.attention_layers.clear();
-  for (int64_t l = 0; l < c.num_layers; ++l) c.attention_layers.push_back(l % 2 ? "local" : "global");
-  return c;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   unl::comm::MpiEnvironment env(&argc, &argv);
@@ -52,7 +30,7 @@ int main(int argc, char** argv) {
   const int steps = argc > 4 ? std::atoi(argv[4]) : 3;
   at::globalContext().setFlushDenormal(true);  // as build/bin/unlearn does
   if (argc > 5 && std::atoi(argv[5]) > 0) torch::set_num_threads(std::atoi(argv[5]));
-  const auto target = unl::bench::parse_target(argc > 6 ? argv[6] : "cpu");
+  auto target = unl::bench::parse_target(argc > 6 ? argv[6] : "cpu");
   const double bucket_mb = argc > 7 ? std::atof(argv[7]) : 25.0;
 
   unl::comm::CommOptions co;
@@ -61,10 +39,10 @@ int main(int argc, char** argv) {
   if (target.device.is_cuda()) {  // one GPU per rank on a node
     const auto count = static_cast<int>(torch::cuda::device_count());
     const auto index = static_cast<c10::DeviceIndex>(unl::comm::node_placement().local_rank % count);
-    const_cast<unl::bench::Target&>(target).device = torch::Device(torch::kCUDA, index);
+    target.device = torch::Device(torch::kCUDA, index);
   }
 
-  const auto c = gpt_neo_shape(shape);
+  const auto c = unl::bench::gpt_neo_shape(shape);
   torch::manual_seed(0);  // same weights on every rank, as after a broadcast
   auto model = unl::model::make_causal_lm(c);
   model->to(target.device);

@@ -3,7 +3,7 @@
 one table per issue-8 item with the derived ratios (MFU, speed-up, share, efficiency, fraction of
 dd), each target checked, then the hand-written analysis (bench/benchmarks-analysis.md) verbatim.
 
-Usage: bench/render.py RESULTS.jsonl COMMANDS.txt MACHINE.txt ANALYSIS.md > docs/benchmarks.md
+Usage: bench/render.py RESULTS.jsonl MACHINE.txt ANALYSIS.md > docs/benchmarks.md
 """
 import json
 import sys
@@ -37,9 +37,14 @@ def verdict(ok):
 
 def main():
     rows = load(sys.argv[1])
-    commands = open(sys.argv[2]).read().rstrip()
-    machine = open(sys.argv[3]).read().rstrip()
-    analysis = open(sys.argv[4]).read().rstrip()
+    machine = open(sys.argv[2]).read().rstrip()
+    analysis = open(sys.argv[3]).read().rstrip()
+    commands = []
+    for r in rows:
+        line = f"[{r.get('item', '?')}, {r.get('at', '?')} UTC] {r.get('cmd', '?')}"
+        if r.get("cmd") and line not in commands:
+            commands.append(line)
+    commands = "\n".join(commands)
     p = []
     p.append("# Benchmarks\n")
     p.append("Written by `bench/run-all` (do not edit by hand: edit `bench/benchmarks-analysis.md` or the\n"

@@ -93,3 +93,16 @@ logits_close() {
     { n = NF / 2; for (i = 1; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > m) m = d } }
     END { printf "max |logit difference| = %g (tolerance %g)\n", m, tol; exit (m <= tol) ? 0 : 1 }'
 }
+
+# wait_for_steps METRICS_JSONL N [SECONDS=60]: wait until a running job has logged N optimiser steps
+# (returns non-zero on timeout; the caller decides whether that fails the test).
+wait_for_steps() {
+  local file=$1 want=$2 secs=${3:-60} n=0
+  for _ in $(seq 1 $((secs * 10))); do
+    n=$(grep -c '"type":"step"' "$file" 2>/dev/null) || n=0
+    [ "$n" -ge "$want" ] && return 0
+    sleep 0.1
+  done
+  echo "wait_for_steps: $file has $n of $want steps after ${secs}s" >&2
+  return 1
+}

@@ -15,16 +15,18 @@ steps=$(grep -c '"type":"step"' "$WORK/ref/metrics.jsonl")
 write_icu_config killed killed </dev/null
 mpirun_n 2 "$UNL" run --config "$WORK/killed.toml" >"$WORK/killed1.log" 2>&1 &
 launcher=$!
-for _ in $(seq 1 600); do
-  n=$(grep -c '"type":"step"' "$WORK/killed/metrics.jsonl" 2>/dev/null || echo 0)
-  [ "$n" -ge 3 ] && break
-  sleep 0.1
-done
+wait_for_steps "$WORK/killed/metrics.jsonl" 3
 victim=$(pgrep -f "^$UNL run --config $WORK/killed.toml" | tail -1)
 [ -n "$victim" ] || fail "no rank to kill"
+killed_at=$(date +%s)
 kill -9 "$victim"
 wait "$launcher"; rc=$?
+took=$(($(date +%s) - killed_at))
 [ "$rc" -ne 0 ] || fail "the job survived the death of a rank with exit 0"
+# The surviving rank must not hang, and the output must say which rank died and how.
+[ "$took" -le 60 ] || fail "the job took ${took}s to end after a rank was killed"
+grep -qE "rank [0-9]+ .*(signal 9|Killed)" "$WORK/killed1.log" || { cat "$WORK/killed1.log"; fail "the output does not name the killed rank"; }
+pass "kill -9 of one rank: the job ended non-zero in ${took}s, naming the rank"
 ls "$WORK/killed/checkpoints/"*.h5 >/dev/null 2>&1 || fail "no checkpoint before the kill"
 mpirun_n 2 "$UNL" run --config "$WORK/killed.toml" >"$WORK/killed2.log" 2>&1 || { cat "$WORK/killed2.log"; fail "resume"; }
 grep -q "resumed from" "$WORK/killed2.log" || { cat "$WORK/killed2.log"; fail "did not resume"; }
@@ -45,11 +47,7 @@ pass "crash mid-checkpoint: resumed from the previous one, bit-identical final m
 write_icu_config moved moved </dev/null
 mpirun_n 3 "$UNL" run --config "$WORK/moved.toml" >"$WORK/moved1.log" 2>&1 &
 launcher=$!
-for _ in $(seq 1 600); do
-  n=$(grep -c '"type":"step"' "$WORK/moved/metrics.jsonl" 2>/dev/null || echo 0)
-  [ "$n" -ge 3 ] && break
-  sleep 0.1
-done
+wait_for_steps "$WORK/moved/metrics.jsonl" 3
 # As Slurm does: the signal reaches the ranks (not the launcher).
 pkill -USR1 -f "^$UNL run --config $WORK/moved.toml"
 wait "$launcher" || { cat "$WORK/moved1.log"; fail "SIGUSR1 should end the job with exit 0"; }

@@ -76,13 +76,9 @@ pass "srun --mpi=pmix: job completed"
 # 3. SIGUSR1 as before a time limit: checkpoint, requeue, resume, complete.
 write_icu_config rq rq_out </dev/null
 jobid=$(sbatch --parsable "${node_opts[@]}" "$template" "$WORK/rq.toml" --set train.max_epochs=10)
-for _ in $(seq 1 600); do
-  n=$(cat "$WORK/rq_out/metrics.jsonl" 2>/dev/null | grep -c '"type":"step"')
-  [ "$n" -ge 4 ] && break
-  sleep 0.2
-done
+wait_for_steps "$WORK/rq_out/metrics.jsonl" 4 120
 scancel --signal=USR1 --batch "$jobid" || fail "scancel"
-echo "sent SIGUSR1 to job $jobid after $n steps"
+echo "sent SIGUSR1 to job $jobid after $(grep -c '"type":"step"' "$WORK/rq_out/metrics.jsonl" 2>/dev/null) steps"
 for _ in $(seq 1 900); do
   state=$(sacct -n -X -j "$jobid" -o State 2>/dev/null | head -1 | tr -d ' ')
   [ -z "$state" ] && state=$(scontrol show job "$jobid" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
