@@ -55,6 +55,9 @@ std::vector<std::vector<int64_t>> read_npy_tokens(const std::string& path, int64
 /// than this times its stored bytes (e.g. 10^12 rows in a 2 KB file) is refused before any
 /// buffer is sized from the shape.
 constexpr int64_t kMaxH5ExpansionRatio = 1100;
+/// Largest chunk (uncompressed) of a chunked token dataset: HDF5 inflates a whole chunk to read
+/// any part of it. h5py's automatic chunks are about 1 MB.
+constexpr int64_t kMaxH5ChunkBytes = int64_t{1} << 30;
 /// The 2-D integer dataset `name` of an HDF5 file as rows of int64; at most `max_rows` rows.
 /// Contiguous and compact datasets must store exactly shape x item size bytes; chunked ones at
 /// least 1/kMaxH5ExpansionRatio of what is read; virtual and external-file datasets are refused.

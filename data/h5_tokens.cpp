@@ -42,6 +42,15 @@ void check_storage(hid_t ds, const std::string& where, const hsize_t* dims, hsiz
             "copy the data into the HDF5 file: f.create_dataset(name, data=ds[...])");
   const hsize_t stored = H5Dget_storage_size(ds);
   if (layout == H5D_CHUNKED) {
+    // HDF5 decompresses a whole chunk to read any element of it, whatever we select.
+    hsize_t chunk[2] = {0, 0}, chunk_bytes = item;
+    UNL_H5_CHECK(H5Pget_chunk(dcpl.get(), 2, chunk));
+    const bool chunk_overflow = __builtin_mul_overflow(chunk_bytes, chunk[0], &chunk_bytes) ||
+                                __builtin_mul_overflow(chunk_bytes, chunk[1], &chunk_bytes);
+    UNL_CHECK(!chunk_overflow && chunk_bytes <= static_cast<hsize_t>(kMaxH5ChunkBytes),
+              where + ": chunks of " + shape_str(chunk) + " x " + std::to_string(item) + " bytes exceed the limit of " +
+                  std::to_string(kMaxH5ChunkBytes) + " bytes per chunk",
+              "re-write the dataset with smaller chunks (h5py's chunks=True picks about 1 MB)");
     UNL_CHECK(wanted / static_cast<hsize_t>(kMaxH5ExpansionRatio) <= stored,
               where + ": chunked dataset of shape " + shape_str(dims) + " claims " + std::to_string(wanted) +
                   " bytes to read but stores only " + std::to_string(stored) + " (limit: " +

@@ -284,6 +284,26 @@ TEST(H5Limits, ClaimedShapesBeyondTheStoredBytesFailBeforeAllocating) {
   claimed_h5(p, flat, H5D_CONTIGUOUS);
   EXPECT_NE(load_error(spec_of(p)).find("shape (1000000000000000000, 0) claims rows of zero tokens"),
             std::string::npos);
+  // One 2 GiB chunk: HDF5 would inflate all of it to read a single row.
+  const hsize_t big_chunk[2] = {1ull << 17, 1ull << 11};
+  {
+    hid_t f = H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t s = H5Screate_simple(2, big_chunk, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, big_chunk);
+    hid_t d = H5Dcreate2(f, "tokens", H5T_STD_I64LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(s);
+    H5Fclose(f);
+  }
+  spec.limit = 1;
+  err = load_error(spec);
+  EXPECT_NE(err.find("claim.h5:/tokens: chunks of (131072, 2048) x 8 bytes exceed the limit of 1073741824 bytes per "
+                     "chunk"),
+            std::string::npos)
+      << err;
   const hsize_t wide[2] = {1ull << 40, 1ull << 40};
   claimed_h5(p, wide, H5D_CONTIGUOUS);
   EXPECT_NE(load_error(spec_of(p)).find("shape (1099511627776, 1099511627776) x 8-byte items overflows"),

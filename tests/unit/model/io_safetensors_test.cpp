@@ -390,6 +390,7 @@ TEST(SafetensorsLimits, OversizedShardIndexIsRefusedBeforeReading) {
   const std::string dir = make_sharded(kIndex);
   std::filesystem::resize_file(dir + "/model.safetensors.index.json", 100000001);
   expect_bad_model(dir, {"model.safetensors.index.json: 100000001 bytes exceeds the shard index limit of 100000000 bytes"});
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

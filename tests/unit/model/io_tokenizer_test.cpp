@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -348,6 +349,7 @@ TEST(TokenizerLimits, OversizedFileIsRefusedBeforeReading) {
               std::string::npos)
         << msg;
   }
+  std::filesystem::remove_all(s.dir);
 }
 
 TEST(Tokenizer, RejectsUnsupportedTokenizerJson) {
