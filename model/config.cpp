@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 
 namespace unl::model {
@@ -92,13 +93,19 @@ std::string torch_dtype_of(const Fields& f) {
   return f.string("dtype", "float32");
 }
 
+// The default MLP width 4 x hidden, saturating: hidden_size comes from the file and is only
+// capped by validate(), after this default is taken.
+int64_t four_times(int64_t hidden) {
+  return hidden > std::numeric_limits<int64_t>::max() / 4 ? std::numeric_limits<int64_t>::max() : 4 * hidden;
+}
+
 void parse_gpt_neo(const Fields& f, ModelConfig& c) {
   c.vocab_size = f.integer("vocab_size");
   c.hidden_size = f.integer("hidden_size");
   c.num_layers = f.integer("num_layers");
   c.num_heads = f.integer("num_heads");
   c.num_kv_heads = c.num_heads;
-  c.intermediate_size = f.integer("intermediate_size", 4 * c.hidden_size);
+  c.intermediate_size = f.integer("intermediate_size", four_times(c.hidden_size));
   c.max_position_embeddings = f.integer("max_position_embeddings", 2048);
   c.layer_norm_eps = f.number("layer_norm_epsilon", 1e-5);
   c.window_size = f.integer("window_size", 256);
@@ -143,7 +150,7 @@ void parse_gpt2(const Fields& f, ModelConfig& c) {
   c.num_layers = f.integer("n_layer");
   c.num_heads = f.integer("n_head");
   c.num_kv_heads = c.num_heads;
-  c.intermediate_size = f.integer("n_inner", 4 * c.hidden_size);
+  c.intermediate_size = f.integer("n_inner", four_times(c.hidden_size));
   c.max_position_embeddings = f.integer("n_positions", 1024);
   c.layer_norm_eps = f.number("layer_norm_epsilon", 1e-5);
   c.activation = f.string("activation_function", "gelu_new");

@@ -323,6 +323,25 @@ TEST(ConfigLimits, OversizedConfigIsRefusedBeforeParsing) {
   std::filesystem::remove_all(dir);
 }
 
+// Integers past the caps are refused naming the field; the default MLP width 4 x n_embd is
+// taken before the cap is checked and must not overflow on the way.
+TEST(ConfigLimits, HugeIntegersAreRefusedNamingTheField) {
+  nlohmann::json j = nlohmann::json::parse(kGpt2);
+  j["n_embd"] = int64_t{1} << 62;
+  j.erase("n_inner");
+  try {
+    unl::model::config_from_hf_json(j);
+    ADD_FAILURE() << "no error";
+  } catch (const unl::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("hidden_size 4611686018427387904 exceeds the limit of 131072"),
+              std::string::npos)
+        << e.what();
+  }
+  j = nlohmann::json::parse(kGpt2);
+  j["vocab_size"] = 1000000000;
+  EXPECT_THROW(unl::model::config_from_hf_json(j), unl::Error);
+}
+
 // GPT-Neo's attention_types repeat count is bounded before it is expanded: an empty pattern
 // repeated 2^62 times would spin, a long one allocate.
 TEST(ConfigLimits, AttentionTypesRepeatCountIsBounded) {
