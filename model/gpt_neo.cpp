@@ -100,14 +100,15 @@ GptNeoModelImpl::GptNeoModelImpl(const ModelConfig& c) : window_size(c.window_si
 torch::Tensor GptNeoModelImpl::forward(const torch::Tensor& input_ids,
                                        const torch::Tensor& attention_mask, KVCache* cache) {
   const int64_t past = cache ? cache->length() : 0;
-  auto ctx = detail::make_attention_context(input_ids, attention_mask, past,
-                                            any_local ? window_size : 0);
+  // Checked before the attention context: its masks are sized by the sequence length.
   const int64_t max_positions = wpe->weight.size(0);
   UNL_CHECK(past + input_ids.size(1) <= max_positions,
             fmt::format("sequence of {} positions ({} cached + {} new) exceeds the model's {} "
                         "position embeddings",
                         past + input_ids.size(1), past, input_ids.size(1), max_positions),
             "shorten the sequences or max_new_tokens (max_position_embeddings in config.json)");
+  auto ctx = detail::make_attention_context(input_ids, attention_mask, past,
+                                            any_local ? window_size : 0);
   auto x = wte->forward(input_ids) + wpe->forward(ctx.position_ids);
   for (size_t i = 0; i < blocks.size(); ++i) x = blocks[i]->forward(x, ctx, cache, i);
   return ln_f->forward(x);

@@ -2,7 +2,11 @@
 // RoPE on q/k before caching, repeat_kv for grouped-query attention, fp32 softmax.
 #include "model/llama.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
+
+#include "common/error.h"
 
 namespace unl::model {
 
@@ -75,7 +79,10 @@ torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x,
 }
 
 LlamaModelImpl::LlamaModelImpl(const ModelConfig& c)
-    : head_dim(c.head_dim()), rope_theta(c.rope_theta), sliding_window(c.sliding_window) {
+    : head_dim(c.head_dim()),
+      rope_theta(c.rope_theta),
+      sliding_window(c.sliding_window),
+      max_positions(c.max_position_embeddings) {
   auto emb = torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size);
   // HF passes pad_token_id as padding_idx: that row starts at zero and never gets a gradient.
   if (c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size) emb.padding_idx(c.pad_token_id);
@@ -101,6 +108,13 @@ Rotary LlamaModelImpl::rotary(const torch::Tensor& position_ids, torch::ScalarTy
 torch::Tensor LlamaModelImpl::forward(const torch::Tensor& input_ids,
                                       const torch::Tensor& attention_mask, KVCache* cache) {
   const int64_t past = cache ? cache->length() : 0;
+  // RoPE has no table to run out of, but a sequence longer than the model was trained for is a
+  // data mistake, and attention over it allocates T x T scores: refuse it before anything is sized.
+  UNL_CHECK(past + input_ids.size(1) <= max_positions,
+            fmt::format("sequence of {} positions ({} cached + {} new) exceeds the model's "
+                        "max_position_embeddings of {}",
+                        past + input_ids.size(1), past, input_ids.size(1), max_positions),
+            "shorten the sequences or max_new_tokens (max_position_embeddings in config.json)");
   // HF Mistral's sliding window: query i sees key j iff 0 <= i - j < sliding_window, the same
   // rule as GPT-Neo's local layers.
   auto ctx = detail::make_attention_context(input_ids, attention_mask, past,

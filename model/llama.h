@@ -74,6 +74,7 @@ class LlamaModelImpl : public torch::nn::Module {
   int64_t head_dim;
   double rope_theta;
   int64_t sliding_window;  // Mistral: keys at most sliding_window - 1 behind; -1 = full
+  int64_t max_positions;   // max_position_embeddings: longer sequences are refused
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   std::vector<LlamaDecoderLayer> decoder_layers;

@@ -215,6 +215,26 @@ TEST(NetsQuirks, TooLongSequenceNamesThePositionLimit) {
   }
 }
 
+// Every family refuses a sequence longer than max_position_embeddings before sizing attention
+// by it (Llama has no position table, but T x T scores for a 10^7-token row would be 400 TB).
+TEST(NetsLimits, EveryFamilyRefusesSequencesPastMaxPositions) {
+  for (Family f : {Family::kGptNeo, Family::kGpt2, Family::kLlama}) {
+    auto model = make_causal_lm(tiny_config(f));
+    try {
+      model->forward(torch::zeros({1, 10000000}, torch::kLong), {});
+      ADD_FAILURE() << "no error for " << family_name(f);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("sequence of 10000000 positions (0 cached + 10000000 new) exceeds the "
+                                           "model's"),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("32"), std::string::npos) << e.what();
+    }
+    // 32 positions still fit.
+    EXPECT_EQ(model->forward(torch::zeros({1, 32}, torch::kLong), {}).logits.size(1), 32);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, Nets,
                          ::testing::Values(Family::kGptNeo, Family::kGpt2, Family::kLlama),
                          [](const auto& info) { return std::string(testing::family_label(info.param)); });
