@@ -22,11 +22,22 @@ using unl::model::SafetensorsFile;
 using unl::model::SafetensorsModel;
 using unl::model::write_safetensors;
 
+// Scratch directories, removed when the test binary exits (thousands were left in /tmp before).
+struct TempDirs {
+  std::vector<std::string> dirs;
+  ~TempDirs() {
+    std::error_code ec;
+    for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+  }
+};
+
 std::string make_temp_dir() {
+  static TempDirs made;
   char tmpl[] = "/tmp/unl_io_st_XXXXXX";
   const char* d = mkdtemp(tmpl);
   EXPECT_NE(d, nullptr);
-  return d;
+  made.dirs.emplace_back(d ? d : "");
+  return d ? d : "";
 }
 
 std::vector<std::string> list_dir(const std::string& dir) {
