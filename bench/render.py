@@ -48,7 +48,8 @@ def main():
     p = []
     p.append("# Benchmarks\n")
     p.append("Written by `bench/run-all` (do not edit by hand: edit `bench/benchmarks-analysis.md` or the\n"
-             "benches, then rerun). Every figure is a rate or a ratio measured in this one run.\n")
+             "benches, then rerun). Every ratio is taken within one measurement; the Commands section gives\n"
+             "each row's item, time and command.\n")
     p.append("## Machine\n\n" + machine + "\n")
 
     p.append("## 1. Roofline\n")
@@ -138,7 +139,7 @@ def main():
     for r in pick(rows, "checkpoint_io"):
         if dd and dd[0].get("gbs"):
             ratio = r["write_gbps"] / dd[0]["gbs"]
-            p.append(f"dd with fsync in the same run: {dd[0]['rate']}; checkpoint write / dd = {ratio:.2f}. "
+            p.append(f"dd with fsync (roofline item): {dd[0]['rate']}; checkpoint write / dd = {ratio:.2f}. "
                      f"Target (>= 0.8 of dd): {verdict(ratio >= 0.8)} against dd, "
                      f"{verdict(r['write_gbps'] / r['raw_write_gbps'] >= 0.8)} against the in-process raw write "
                      "of the same bytes.\n")
