@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <toml++/toml.h>
 
 #include "common/error.h"
@@ -198,6 +199,11 @@ void walk(const toml::table& table, const std::string& prefix, std::map<std::str
 std::optional<std::string> toml_prescan(const std::string& text) {
   enum class In { kCode, kComment, kBasic, kLiteral, kMlBasic, kMlLiteral } in = In::kCode;
   size_t line = 1, column = 1;
+  // The last character of code before this one, spaces and tabs skipped ('\n' at a line start).
+  // A quote opens a string or quoted key only after one of \n = [ { , . -- anywhere else (e.g.
+  // inside a bare value: `x = ab'c`) toml++ does not read it as a string, so the bytes after it
+  // must not be treated as string contents (fuzz input regress-quote-inside-bare-value).
+  char prev = '\n';
   for (size_t i = 0; i < text.size(); ++i, ++column) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
@@ -208,13 +214,19 @@ std::optional<std::string> toml_prescan(const std::string& text) {
         if (c >= 0x80)
           return fmt::format("{}:{}: a non-ASCII character is only allowed inside a string or a comment",
                              line, column);
+        if ((c == '"' || c == '\'') && std::string_view("\n=[{,.").find(prev) == std::string_view::npos)
+          return fmt::format("{}:{}: a quote can only begin a string or a quoted key (after '=', '[', '{{', ',', "
+                             "'.' or at the start of a line), not follow '{}'",
+                             line, column, prev);
         if (c == '#') in = In::kComment;
         if (c == '"') in = triple ? In::kMlBasic : In::kBasic;
         if (c == '\'') in = triple ? In::kMlLiteral : In::kLiteral;
         if (triple && (c == '"' || c == '\'')) i += 2, column += 2;
+        if (c == '\n') prev = '\n';
+        else if (c != ' ' && c != '\t' && c != '\r') prev = static_cast<char>(c);
         break;
       case In::kComment:
-        if (c == '\n') in = In::kCode;
+        if (c == '\n') in = In::kCode, prev = '\n';
         break;
       case In::kBasic:
       case In::kMlBasic:
@@ -223,15 +235,15 @@ std::optional<std::string> toml_prescan(const std::string& text) {
           ++i, ++column;  // an escaped character never ends the string
         } else if (c == '"' && (in == In::kBasic || triple)) {
           if (in == In::kMlBasic) i += 2, column += 2;
-          in = In::kCode;
-        } else if (c == '\n' && in == In::kBasic) in = In::kCode;  // toml++ reports it
+          in = In::kCode, prev = '"';
+        } else if (c == '\n' && in == In::kBasic) in = In::kCode, prev = '\n';  // toml++ reports it
         break;
       case In::kLiteral:
       case In::kMlLiteral:
         if (c == '\'' && (in == In::kLiteral || triple)) {
           if (in == In::kMlLiteral) i += 2, column += 2;
-          in = In::kCode;
-        } else if (c == '\n' && in == In::kLiteral) in = In::kCode;
+          in = In::kCode, prev = '\'';
+        } else if (c == '\n' && in == In::kLiteral) in = In::kCode, prev = '\n';
         break;
     }
     if (i < text.size() && text[i] == '\n') line += 1, column = 0;

@@ -71,3 +71,29 @@ TEST(FuzzRegressions, ControlCharacterInsideAStringIsAUsageError) {
 }
 
 }  // namespace
+
+// `lath = -neo-08pppppppp'Y<non-ASCII>...`: the quote sits inside a bare value, where toml++ does
+// not start a string, so the non-ASCII bytes after it reached toml++'s unreachable branch
+// (found by job_config_fuzz in the second session). A quote may now only follow \n = [ { , .
+TEST(FuzzRegressions, QuoteInsideABareValueIsAUsageError) {
+  const std::string text = read_seed("regress-quote-inside-bare-value");
+  const std::string message = usage_error(text);
+  EXPECT_NE(message.find("t.toml:2:"), std::string::npos) << message;
+  EXPECT_NE(message.find("a quote can only begin a string or a quoted key"), std::string::npos) << message;
+  EXPECT_NE(message.find("not follow 'p'"), std::string::npos) << message;
+}
+
+TEST(FuzzRegressions, QuotesWhereTomlAllowsThemStillParse) {
+  const std::string text =
+      "\"model\".path = 'm'  # a quoted, dotted key at a line start\n"
+      "optim = { lr = 0.5, \"beta1\" = 0.8 }\n"
+      "[ \"data\" ]\n"
+      "forget = \"f\xc3\xa9\"\n"
+      "retain='r'\n";
+  JobConfig cfg = JobConfig::from_toml(text, "ok.toml");
+  EXPECT_EQ(cfg.get_string("model.path"), "m");
+  EXPECT_EQ(cfg.get_string("data.forget"), "f\xc3\xa9");
+  EXPECT_EQ(cfg.get_string("data.retain"), "r");
+  EXPECT_DOUBLE_EQ(cfg.get_float("optim.lr"), 0.5);
+  EXPECT_DOUBLE_EQ(cfg.get_float("optim.beta1"), 0.8);
+}
