@@ -48,6 +48,9 @@ if [ -d "$deps" ] && ls "$deps"/*.deb >/dev/null 2>&1; then
     touch "$root/.unpacked"
   fi
   multiarch=$root/usr/lib/x86_64-linux-gnu
+  # HDF5's compiler wrapper has its install prefix written in; point it at the private prefix so
+  # FindHDF5 takes the staged headers and libraries, not whatever /usr holds.
+  sed -i "s|^prefix=\"/usr\"|prefix=\"$root/usr\"|" "$root/usr/bin/h5pcc.openmpi"
   export PATH=$root/usr/bin:$PATH
   export LD_LIBRARY_PATH=$multiarch:$multiarch/openmpi/lib:$multiarch/hdf5/openmpi${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   export CPATH=$root/usr/include${CPATH:+:$CPATH}
@@ -99,7 +102,7 @@ if [ "$target" = cuda ]; then
   fi
 else
   run icu_step "$b/bench_icu_step" 10m 2 32 1 0 cpu
-  run eval_el "$b/bench_eval_el" 4 40 1 10m cpu
+  run eval_el "$b/bench_eval_el" 4 160 1 10m cpu
   run allreduce mpiexec -n 2 --oversubscribe "$b/bench_allreduce" 2 1 mpi
 fi
 say "done: $out"
