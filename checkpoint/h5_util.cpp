@@ -134,15 +134,6 @@ TypeInfo dataset_type(hid_t dset) {
   return info;
 }
 
-StorageInfo dataset_storage(hid_t dset) {
-  H5Handle dcpl(UNL_H5_CHECK(H5Dget_create_plist(dset)), H5Pclose);
-  StorageInfo info;
-  info.layout = static_cast<int>(H5Pget_layout(dcpl.get()));
-  info.external_files = H5Pget_external_count(dcpl.get());
-  info.stored_bytes = H5Dget_storage_size(dset);
-  return info;
-}
-
 void read_dataset(hid_t dset, hid_t type, void* out) {
   if (element_count(dataset_dims(dset)) == 0) return;
   UNL_H5_CHECK(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out));

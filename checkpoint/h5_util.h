@@ -39,14 +39,6 @@ struct TypeInfo {
   std::size_t size = 0;
 };
 TypeInfo dataset_type(hid_t dset);
-/// How a dataset's bytes are stored: checked against its shape before a buffer is sized from it
-/// (the shape is only a claim; an unwritten or chunked dataset can claim terabytes in a tiny file).
-struct StorageInfo {
-  int layout = -1;                  // H5D_layout_t: write_dataset makes H5D_CONTIGUOUS
-  std::uint64_t stored_bytes = 0;   // H5Dget_storage_size
-  int external_files = 0;           // raw data kept outside the HDF5 file
-};
-StorageInfo dataset_storage(hid_t dset);
 /// Read the whole dataset into `out` (already sized) as memory type `type`, in one H5Dread.
 void read_dataset(hid_t dset, hid_t type, void* out);
 

@@ -176,7 +176,7 @@ class Reader {
         return std::nullopt;
       }
     }
-    const h5::StorageInfo storage = h5::dataset_storage(dset.get());
+    const StorageInfo storage = dataset_storage(dset.get());
     if (storage.layout != H5D_CONTIGUOUS && storage.layout != H5D_COMPACT) {
       problem("dataset '" + name + "' is " + layout_name(storage.layout) +
               "; checkpoints store tensors as contiguous datasets");

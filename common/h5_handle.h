@@ -5,7 +5,10 @@
 
 #include <hdf5.h>
 
+#include <cstdint>
 #include <utility>
+
+#include "common/error.h"
 
 namespace unl {
 
@@ -56,5 +59,22 @@ class H5ErrorsMuted {
   H5E_auto2_t func_ = nullptr;
   void* data_ = nullptr;
 };
+
+/// How a dataset's bytes are stored: checked against its shape before a buffer is sized from it
+/// (the shape is only a claim; an unwritten or chunked dataset can claim terabytes in a tiny file).
+struct StorageInfo {
+  int layout = -1;                  // H5D_layout_t
+  std::uint64_t stored_bytes = 0;   // H5Dget_storage_size
+  int external_files = 0;           // raw data kept outside the HDF5 file
+};
+
+inline StorageInfo dataset_storage(hid_t dset) {
+  H5Handle dcpl(UNL_H5_CHECK(H5Dget_create_plist(dset)), H5Pclose);
+  StorageInfo info;
+  info.layout = static_cast<int>(H5Pget_layout(dcpl.get()));
+  info.external_files = H5Pget_external_count(dcpl.get());
+  info.stored_bytes = H5Dget_storage_size(dset);
+  return info;
+}
 
 }  // namespace unl

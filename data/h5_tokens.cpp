@@ -32,17 +32,17 @@ void check_storage(hid_t ds, const std::string& where, const hsize_t* dims, hsiz
             "the file is corrupt; re-write the dataset");
   wanted = rows * dims[1] * item;  // <= claimed
   if (claimed == 0) return;
-  H5Handle dcpl(UNL_H5_CHECK(H5Dget_create_plist(ds)), H5Pclose);
-  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
-  UNL_CHECK(layout == H5D_CONTIGUOUS || layout == H5D_COMPACT || layout == H5D_CHUNKED,
+  const StorageInfo storage = dataset_storage(ds);
+  UNL_CHECK(storage.layout == H5D_CONTIGUOUS || storage.layout == H5D_COMPACT || storage.layout == H5D_CHUNKED,
             where + ": a virtual dataset (its data lives in other files), which is not read",
             "copy the data into a plain dataset: f.create_dataset(name, data=vds[...])");
-  UNL_CHECK(H5Pget_external_count(dcpl.get()) == 0,
+  UNL_CHECK(storage.external_files == 0,
             where + ": the dataset's data lives in external raw files, which are not read",
             "copy the data into the HDF5 file: f.create_dataset(name, data=ds[...])");
-  const hsize_t stored = H5Dget_storage_size(ds);
-  if (layout == H5D_CHUNKED) {
+  const hsize_t stored = storage.stored_bytes;
+  if (storage.layout == H5D_CHUNKED) {
     // HDF5 decompresses a whole chunk to read any element of it, whatever we select.
+    H5Handle dcpl(UNL_H5_CHECK(H5Dget_create_plist(ds)), H5Pclose);
     hsize_t chunk[2] = {0, 0}, chunk_bytes = item;
     UNL_H5_CHECK(H5Pget_chunk(dcpl.get(), 2, chunk));
     const bool chunk_overflow = __builtin_mul_overflow(chunk_bytes, chunk[0], &chunk_bytes) ||
