@@ -20,6 +20,8 @@ endif()
 
 find_package(Boost 1.71 REQUIRED COMPONENTS serialization)
 find_package(fmt REQUIRED)
+# ICU: Unicode normalization and character properties for the tokenizers.
+find_package(ICU REQUIRED COMPONENTS uc i18n)
 find_package(GTest REQUIRED)
 find_package(nlohmann_json 3.9 QUIET)
 if(NOT nlohmann_json_FOUND)
