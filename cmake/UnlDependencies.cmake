@@ -2,6 +2,13 @@
 # package to install named (scripts/setup.sh installs all of them on Debian 12).
 find_package(Threads REQUIRED)
 find_package(MPI REQUIRED COMPONENTS C CXX)
+# Flags for launching more ranks than cores in the tests: Open MPI refuses without
+# --oversubscribe, MPICH needs nothing. Users add their own with -DMPIEXEC_PREFLAGS=...
+set(UNL_MPIEXEC_PREFLAGS ${MPIEXEC_PREFLAGS})
+execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE _unl_mpiexec_version ERROR_QUIET)
+if(_unl_mpiexec_version MATCHES "Open MPI|OpenRTE")
+  list(APPEND UNL_MPIEXEC_PREFLAGS --oversubscribe)
+endif()
 
 find_package(Torch REQUIRED)
 # TorchConfig adds its libraries to TORCH_LIBRARIES and the target `torch`.
@@ -22,7 +29,9 @@ find_package(Boost 1.71 REQUIRED COMPONENTS serialization)
 find_package(fmt REQUIRED)
 # ICU: Unicode normalization and character properties for the tokenizers.
 find_package(ICU REQUIRED COMPONENTS uc i18n)
-find_package(GTest REQUIRED)
+if(UNL_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
 find_package(nlohmann_json 3.9 QUIET)
 if(NOT nlohmann_json_FOUND)
   find_path(UNL_NLOHMANN_INCLUDE nlohmann/json.hpp REQUIRED)

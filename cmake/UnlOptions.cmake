@@ -5,6 +5,7 @@ set(UNL_WITH_NCCL "AUTO" CACHE STRING "Build the NCCL communicator: ON, OFF or A
 set(UNL_WITH_CUDA "AUTO" CACHE STRING "Use CUDA tensors: ON, OFF or AUTO (when the LibTorch found has CUDA)")
 set(UNL_SANITIZE "" CACHE STRING "Comma-separated sanitizers, e.g. address,undefined")
 option(UNL_USE_CCACHE "Use ccache when present" ON)
+option(UNL_STRICT_MODULE_INCLUDES "Each module's public include directory exposes that module only" OFF)
 
 if(UNL_USE_CCACHE)
   find_program(UNL_CCACHE ccache)

@@ -79,11 +79,11 @@ std::unique_ptr<Communicator> make_communicator(const CommOptions& options) {
   if (backend == "nccl") {
 #if UNL_HAVE_NCCL
     UNL_CHECK(options.use_cuda, "the NCCL backend needs CUDA tensors",
-              "set device = \"cuda\" or comm.backend = \"mpi\"");
+              "set runtime.device = \"cuda\" or runtime.comm_backend = \"mpi\"");
     return std::make_unique<NcclCommunicator>(MPI_COMM_WORLD, options.stall_timeout_s);
 #else
     UNL_USAGE_ERROR("this build of unlearn has no NCCL backend",
-                    "rebuild with NCCL found (NCCL_HOME or /usr/local/cuda), or set comm.backend = \"mpi\"");
+                    "rebuild with NCCL found (NCCL_HOME or /usr/local/cuda), or set runtime.comm_backend = \"mpi\"");
 #endif
   }
   UNL_USAGE_ERROR("unknown communication backend '" + backend + "'",

@@ -110,7 +110,7 @@ void MpiCommunicator::wait(MPI_Request* request, const char* what) {
   UNL_THROW(std::string("collective #") + std::to_string(seq) + " (" + what + ") stalled for " +
                 std::to_string(static_cast<int>(stall_timeout_s_)) + " s: " + missing,
             "a rank died, hung, or took a different code path; look at that rank's last messages. "
-            "Raise comm.stall_timeout_s if a step legitimately takes longer");
+            "Raise runtime.stall_timeout_s if a step legitimately takes longer");
 }
 
 void MpiCommunicator::barrier() {

@@ -45,7 +45,7 @@ void allreduce_tensor(Communicator& comm, torch::Tensor& tensor, ReduceOp op) {
 
 GradientBucketer::GradientBucketer(std::vector<torch::Tensor> tensors, int64_t bucket_bytes)
     : tensors_(std::move(tensors)) {
-  UNL_CHECK(bucket_bytes > 0, "bucket size must be positive", "set comm.bucket_mb > 0");
+  UNL_CHECK(bucket_bytes > 0, "bucket size must be positive", "set runtime.bucket_mb > 0");
   // Group by (dtype, device) keeping first-seen order so every rank builds identical buckets.
   std::vector<std::pair<std::string, std::vector<size_t>>> groups;
   for (size_t i = 0; i < tensors_.size(); ++i) {

@@ -51,10 +51,5 @@ void throw_mpi(const char* file, int line, const char* call, int code) {
               "check the other ranks' messages above",
               file, line);
 }
-void throw_h5(const char* file, int line, const char* call) {
-  throw Error(std::string(call) + " failed",
-              "the HDF5 file may be truncated, corrupt, or on a full or read-only filesystem",
-              file, line);
-}
 }  // namespace detail
 }  // namespace unl

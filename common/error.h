@@ -37,7 +37,6 @@ namespace detail {
 [[noreturn]] void throw_usage(const char* file, int line, const std::string& what,
                               const std::string& hint);
 [[noreturn]] void throw_mpi(const char* file, int line, const char* call, int code);
-[[noreturn]] void throw_h5(const char* file, int line, const char* call);
 }  // namespace detail
 
 }  // namespace unl
@@ -57,13 +56,6 @@ namespace detail {
     int unl_mpi_rc_ = (call);                                               \
     if (unl_mpi_rc_ != 0) ::unl::detail::throw_mpi(__FILE__, __LINE__, #call, unl_mpi_rc_); \
   } while (0)
-/// Check an HDF5 call (negative return is failure); use where <hdf5.h> is included.
-#define UNL_H5_CHECK(call)                                                  \
-  ([&]() {                                                                  \
-    auto unl_h5_rc_ = (call);                                               \
-    if (unl_h5_rc_ < 0) ::unl::detail::throw_h5(__FILE__, __LINE__, #call); \
-    return unl_h5_rc_;                                                      \
-  }())
 /// Check an NCCL call; use where <nccl.h> is included.
 #define UNL_NCCL_CHECK(call)                                                \
   do {                                                                      \

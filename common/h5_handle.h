@@ -6,11 +6,27 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include "common/error.h"
 
+/// Check an HDF5 call (negative return is failure); use where <hdf5.h> is included.
+#define UNL_H5_CHECK(call)                                                  \
+  ([&]() {                                                                  \
+    auto unl_h5_rc_ = (call);                                               \
+    if (unl_h5_rc_ < 0) ::unl::detail::throw_h5(__FILE__, __LINE__, #call); \
+    return unl_h5_rc_;                                                      \
+  }())
+
 namespace unl {
+namespace detail {
+/// Throws unl::Error for a failed HDF5 call, with HDF5's own error stack (walked with H5Ewalk2,
+/// outermost call first, down to the system error that caused it) in the message.
+[[noreturn]] void throw_h5(const char* file, int line, const char* call);
+/// HDF5's current error stack as one line ("" when empty), then cleared.
+std::string h5_error_stack();
+}  // namespace detail
 
 class H5Handle {
  public:

@@ -16,6 +16,7 @@
 #include "driver/commands.h"
 #include "driver/demo.h"
 #include "driver/job_config.h"
+#include "driver/run_hooks.h"
 #include "driver/run_loop.h"
 
 namespace unl::driver {
@@ -152,7 +153,9 @@ int cli_main(int argc, char** argv) {
       RunOptions options;
       options.resume_path = resume_path;
       options.fresh = fresh;
-      return as_job(&argc, &argv, cfg.get_string("runtime.comm_backend"), cfg.get_float("runtime.stall_timeout_s"),
+      const auto hooks = hooks_from_environment();
+      options.hooks = hooks.get();
+      return as_job(&argc, &argv, cfg.runtime.comm_backend, cfg.runtime.stall_timeout_s,
                     [&](comm::Communicator& comm) { return run_job(cfg, comm, options); });
     }
     if (*eval)

@@ -48,24 +48,24 @@ class FinetuneMethod final : public unlearn::Method {
 
 EvalSettings make_eval_settings(const JobConfig& cfg, int64_t pad_id) {
   EvalSettings s;
-  s.options.n = static_cast<int>(cfg.get_int("eval.n"));
-  s.options.suffix_start = cfg.get_int("eval.suffix_start");
-  s.options.prefix_len = cfg.get_int("eval.prefix_len");
-  s.options.gen_len = cfg.get_int("eval.gen_len");
-  s.options.num_beams = cfg.get_int("eval.num_beams");
-  s.options.batch_size = cfg.get_int("eval.batch_size");
+  s.options.n = static_cast<int>(cfg.eval.n);
+  s.options.suffix_start = cfg.eval.suffix_start;
+  s.options.prefix_len = cfg.eval.prefix_len;
+  s.options.gen_len = cfg.eval.gen_len;
+  s.options.num_beams = cfg.eval.num_beams;
+  s.options.batch_size = cfg.eval.batch_size;
   s.options.pad_token_id = pad_id;
   return s;
 }
 
 unlearn::Thresholds make_thresholds(const JobConfig& cfg) {
   unlearn::Thresholds t;
-  t.ma = cfg.get_float("thresholds.ma");
-  t.el = cfg.get_float("thresholds.el");
-  t.bleu = cfg.get_float("thresholds.bleu");
-  t.use_ma = cfg.get_bool("thresholds.use_ma");
-  t.use_el = cfg.get_bool("thresholds.use_el");
-  t.use_bleu = cfg.get_bool("thresholds.use_bleu");
+  t.ma = cfg.thresholds.ma;
+  t.el = cfg.thresholds.el;
+  t.bleu = cfg.thresholds.bleu;
+  t.use_ma = cfg.thresholds.use_ma;
+  t.use_el = cfg.thresholds.use_el;
+  t.use_bleu = cfg.thresholds.use_bleu;
   return t;
 }
 

@@ -26,26 +26,26 @@ TokenSet to_token_set(const std::string& path, std::vector<data::Sample> samples
 }
 }  // namespace
 
-model::Tokenizer load_tokenizer(const JobConfig& cfg) {
-  const std::string explicit_dir = cfg.get_string("model.tokenizer");
+model::Tokenizer load_tokenizer(const ModelConfig& cfg) {
+  const std::string explicit_dir = cfg.tokenizer;
   if (!explicit_dir.empty()) return model::Tokenizer::from_dir(explicit_dir);
-  const fs::path model_dir = cfg.get_string("model.path");
+  const fs::path model_dir = cfg.path;
   if (fs::exists(model_dir / "vocab.json") || fs::exists(model_dir / "tokenizer.json"))
     return model::Tokenizer::from_dir(model_dir.string());
   log::warn("no tokenizer files in {}; using the built-in GPT-2 vocabulary", model_dir.string());
   return model::Tokenizer::gpt2();
 }
 
-TokenSet load_token_set(const JobConfig& cfg, const std::string& key, const model::Tokenizer& tok, int64_t vocab_size,
-                        int64_t limit) {
+TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const model::Tokenizer& tok,
+                        int64_t vocab_size, int64_t limit) {
   data::DataSpec spec;
-  spec.path = cfg.get_string(key);
-  spec.format = cfg.get_string("data.format");
-  spec.text_field = cfg.get_string("data.text_field");
-  spec.h5_dataset = cfg.get_string("data.h5_dataset");
-  spec.col_begin = cfg.get_int("data.col_begin");
-  spec.col_end = cfg.get_int("data.col_end");
-  spec.max_tokens = cfg.get_int("data.max_tokens");
+  spec.path = path;
+  spec.format = cfg.format;
+  spec.text_field = cfg.text_field;
+  spec.h5_dataset = cfg.h5_dataset;
+  spec.col_begin = cfg.col_begin;
+  spec.col_end = cfg.col_end;
+  spec.max_tokens = cfg.max_tokens;
   spec.limit = limit;
   auto samples = data::load_samples(spec, [&tok](std::string_view t) { return tok.encode(t); }, vocab_size);
   return to_token_set(spec.path, std::move(samples));
@@ -59,10 +59,6 @@ TokenSet load_token_set_path(const std::string& path, const model::Tokenizer& to
   auto samples = data::load_samples(spec, [&tok](std::string_view t) { return tok.encode(t); }, vocab_size);
   return to_token_set(path, std::move(samples));
 }
-
-namespace {
-// (what, this rank's path, fingerprint) for each input.
-using Fingerprints = std::vector<std::vector<std::string>>;
 
 std::string model_dir_fingerprint(const std::string& dir) {
   // config.json by content; the (large) weight files by name and size, which a truncated or
@@ -84,6 +80,10 @@ std::string model_dir_fingerprint(const std::string& dir) {
   return hex64(h.digest());
 }
 
+namespace {
+// (what, this rank's path, fingerprint) for each input.
+using Fingerprints = std::vector<std::vector<std::string>>;
+
 std::string tokenizer_fingerprint(const model::Tokenizer& tok) {
   const auto ids = tok.encode("Unlearn: the quick brown fox, 1234 \u00e9t\u00e9 <|endoftext|> r\u00e9sum\u00e9s\n");
   Hasher h;
@@ -97,9 +97,9 @@ std::string tokenizer_fingerprint(const model::Tokenizer& tok) {
 void check_inputs_agree(comm::Communicator& comm, const JobConfig& cfg, const model::Tokenizer& tok,
                         const std::vector<const TokenSet*>& sets) {
   if (comm.size() == 1) return;
-  const std::string model_dir = cfg.get_string("model.path");
+  const std::string model_dir = cfg.model.path;
   Fingerprints mine = {{"model.path", model_dir, model_dir_fingerprint(model_dir)},
-                       {"tokenizer", cfg.get_string("model.tokenizer").empty() ? model_dir : cfg.get_string("model.tokenizer"),
+                       {"tokenizer", cfg.model.tokenizer.empty() ? model_dir : cfg.model.tokenizer,
                         tokenizer_fingerprint(tok)}};
   for (const TokenSet* set : sets)
     if (set && !set->path.empty())

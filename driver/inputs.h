@@ -25,9 +25,9 @@ struct TokenSet {
 
 /// The tokenizer the config names: model.tokenizer, else the model directory's files, else the
 /// built-in GPT-2 vocabulary.
-model::Tokenizer load_tokenizer(const JobConfig& cfg);
-/// A data set from a config key ("data.forget", ...) with the config's format options.
-TokenSet load_token_set(const JobConfig& cfg, const std::string& key, const model::Tokenizer& tok,
+model::Tokenizer load_tokenizer(const ModelConfig& cfg);
+/// The data set at `path` (data.forget, data.retain, ...) read with the [data] format options.
+TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const model::Tokenizer& tok,
                         int64_t vocab_size, int64_t limit = -1);
 /// A data set from a path with default options (eval/train subcommands).
 TokenSet load_token_set_path(const std::string& path, const model::Tokenizer& tok,
@@ -38,6 +38,9 @@ TokenSet load_token_set_path(const std::string& path, const model::Tokenizer& to
 /// Without it a rank with an older copy of a file trains on other data and nothing notices.
 void check_inputs_agree(comm::Communicator& comm, const JobConfig& cfg, const model::Tokenizer& tok,
                         const std::vector<const TokenSet*>& sets);
+/// A model directory's fingerprint: config.json by content, the (large) weight files by name and
+/// size, which a truncated or different-version copy changes, without reading gigabytes.
+std::string model_dir_fingerprint(const std::string& dir);
 /// Pick the torch device for this rank: cuda:<local_rank % devices> when requested/available.
 torch::Device select_device(const std::string& wanted, int local_rank);
 

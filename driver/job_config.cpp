@@ -1,10 +1,13 @@
-// JobConfig implementation: the key table, TOML parsing with toml++, overrides, validation.
+// The key table and everything built from it: TOML parsing with toml++, --set overrides,
+// validation (all problems at once), the resolved TOML, the resume hash and the reference doc.
 #include "driver/job_config.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -17,90 +20,97 @@
 namespace unl::driver {
 namespace {
 
-using I = int64_t;
+enum Flags : unsigned { kMayChange = 0, kFixed = 1, kPath = 2 };
 
-const std::vector<ConfigKey> kKeys = {
-    // model
-    {"model.path", std::string(""), "Hugging Face model directory (config.json + safetensors). Required.", true},
-    {"model.tokenizer", std::string(""), "Tokenizer directory (vocab.json + merges.txt or tokenizer.json); empty: the model directory, else the built-in GPT-2 vocabulary.", true},
-    {"model.dtype", std::string("float32"), "Weights dtype while unlearning: float32 or bfloat16.", true},
-    // data
-    {"data.forget", std::string(""), "Forget set: .jsonl (text field or ids), .npy token array, or .h5. Required.", true},
-    {"data.retain", std::string(""), "Retained pool the neighbours are mined from (same formats). Required by icu and graddiff.", true},
-    {"data.heldout", std::string(""), "Optional held-out set the model never saw: perplexity before/after and threshold calibration.", true},
-    {"data.format", std::string("auto"), "Format of every data file: auto (by extension), jsonl, npy or h5.", true},
-    {"data.text_field", std::string("text"), "JSONL field holding the text.", true},
-    {"data.h5_dataset", std::string("tokens"), "Dataset name inside .h5 data files.", true},
-    {"data.col_begin", I(0), "First token column used from .npy/.h5 arrays.", true},
-    {"data.col_end", I(-1), "One past the last token column (-1: all).", true},
-    {"data.max_tokens", I(200), "Truncate every sequence to this many tokens.", true},
-    {"data.limit", I(-1), "Use only the first N forget samples (-1: all).", true},
-    // method
-    {"method.name", std::string("icu"), "icu, ga (gradient ascent), graddiff or npo.", true},
-    {"method.w_forget", 1.0, "Weight of the forget (ascent) term, w_fgt.", true},
-    {"method.w_learn", 0.5, "Weight of the learn (descent) term on neighbours, w_lrn.", true},
-    {"method.w_kl", 1.0, "Weight of the KL term against the frozen original model, w_kl.", true},
-    {"method.npo_beta", 0.1, "NPO's beta.", true},
-    // optimiser
-    {"optim.lr", 5e-6, "Adam learning rate.", true},
-    {"optim.beta1", 0.9, "Adam beta1.", true},
-    {"optim.beta2", 0.98, "Adam beta2.", true},
-    {"optim.eps", 1e-8, "Adam epsilon.", true},
-    // training
-    {"train.batch_size", I(8), "Forget samples per global step, split over ranks.", true},
-    {"train.max_epochs", I(30), "Stop after this many epochs even if not everything is forgotten (0: no cap).", false},
-    {"train.max_steps", I(-1), "Stop after this many optimiser steps in total (-1: no cap).", false},
-    {"train.seed", I(42), "Seed of the epoch permutations.", true},
-    {"train.nan_policy", std::string("stop"), "On a NaN/Inf loss: stop (checkpoint the last good state and exit 1) or skip (drop the step).", false},
-    {"train.check_weights_every", I(0), "Debug check: every N steps verify all ranks hold identical weights (0: off).", false},
-    // neighbours
-    {"neighbours.distance", std::string("l2"), "Embedding distance: l2 or cosine.", true},
-    {"neighbours.span_begin", I(100), "First token of the span whose mean hidden state embeds a sequence.", true},
-    {"neighbours.span_end", I(200), "One past the last token of that span (-1: to the end).", true},
-    {"neighbours.batch_size", I(16), "Sequences embedded together.", false},
-    // evaluation
-    {"eval.n", I(10), "n of EL_n.", true},
-    {"eval.suffix_start", I(150), "s: EL_n averages prefixes x_<i for i = s .. T-n (1 = Jang et al.).", true},
-    {"eval.prefix_len", I(50), "BLEU: prompt length of the generated continuation.", true},
-    {"eval.gen_len", I(50), "BLEU: continuation length.", true},
-    {"eval.num_beams", I(2), "Beams of the BLEU continuation (official ICU: 2).", true},
-    {"eval.batch_size", I(16), "Sequences evaluated together.", false},
-    // thresholds and refinement
-    {"thresholds.mode", std::string("fixed"), "fixed (use the values below) or calibrate (mean MA / EL_n of data.heldout).", true},
-    {"thresholds.ma", 0.5994, "tau_MA: memorisation accuracy below which a sample counts as forgotten.", true},
-    {"thresholds.el", 0.0499, "tau_EL: extraction likelihood EL_n below which a sample counts as forgotten.", true},
-    {"thresholds.bleu", 0.01, "BLEU-4 of the continuation below which a sample counts as forgotten.", true},
-    {"thresholds.use_ma", true, "Use MA in the per-sample check.", true},
-    {"thresholds.use_el", true, "Use EL_n in the per-sample check.", true},
-    {"thresholds.use_bleu", true, "Use BLEU in the per-sample check.", true},
-    {"thresholds.refinement", std::string("recompute"), "recompute (flags re-evaluated every epoch; a sample may come back) or permanent.", true},
-    // checkpoints
-    {"checkpoint.every_steps", I(0), "Also checkpoint every N optimiser steps (0: epoch ends and signals only).", false},
-    {"checkpoint.keep_last", I(3), "Checkpoints kept; older ones are deleted after a newer one is safely written.", false},
-    // output
-    {"output.dir", std::string("out"), "Output directory: checkpoints/, final/, metrics.jsonl, report.json, report.html.", false},
-    {"output.log_level", std::string("info"), "trace, debug, info, warn, error or off.", false},
-    {"output.save_final", true, "Write the final model as a Hugging Face directory (output.dir/final).", false},
-    // runtime
-    {"runtime.device", std::string("auto"), "cpu, cuda or auto (cuda when available).", false},
-    {"runtime.threads", I(0), "LibTorch intra-op threads per rank (0: LibTorch's default).", false},
-    {"runtime.comm_backend", std::string("auto"), "auto, mpi, nccl or local.", false},
-    {"runtime.bucket_mb", 25.0, "Gradient all-reduce bucket size in MiB.", false},
-    {"runtime.stall_timeout_s", 900.0, "Seconds a collective may wait before the job aborts naming the missing ranks.", false},
-};
-
-const ConfigKey* find_key(const std::string& key) {
-  for (const auto& k : kKeys)
-    if (k.key == key) return &k;
-  return nullptr;
+// One accessor pair per (section, field), generated from member pointers: the table cannot name
+// a field that does not exist, and a key's type is its field's type.
+template <auto Section, auto Field>
+ConfigValue get_field(const JobConfig& c) {
+  return ConfigValue((c.*Section).*Field);
 }
+template <auto Section, auto Field>
+void set_field(JobConfig& c, const ConfigValue& v) {
+  using T = std::decay_t<decltype((c.*Section).*Field)>;
+  (c.*Section).*Field = std::get<T>(v);
+}
+template <auto Section, auto Field>
+ConfigKey make_key(const char* key, const char* help, unsigned flags, std::vector<std::string> choices = {}) {
+  return {key, help, (flags & kFixed) != 0, (flags & kPath) != 0, std::move(choices),
+          &get_field<Section, Field>, &set_field<Section, Field>};
+}
+#define UNL_KEY(section, field, ...) \
+  make_key<&JobConfig::section, &decltype(JobConfig::section)::field>(#section "." #field, __VA_ARGS__)
+
+const std::vector<ConfigKey>& key_table() {
+  static const std::vector<ConfigKey> keys = {
+      UNL_KEY(model, path, "Hugging Face model directory (config.json + safetensors). Required.", kFixed | kPath),
+      UNL_KEY(model, tokenizer, "Tokenizer directory (vocab.json + merges.txt or tokenizer.json); empty: the model directory, else the built-in GPT-2 vocabulary.", kFixed | kPath),
+      UNL_KEY(model, dtype, "Weights dtype while unlearning.", kFixed, {"float32", "bfloat16"}),
+      UNL_KEY(data, forget, "Forget set: .jsonl (text field or ids), .npy token array, or .h5. Required.", kFixed | kPath),
+      UNL_KEY(data, retain, "Retained pool the neighbours are mined from (same formats). Required by icu and graddiff.", kFixed | kPath),
+      UNL_KEY(data, heldout, "Optional held-out set the model never saw: perplexity before/after and threshold calibration.", kFixed | kPath),
+      UNL_KEY(data, format, "Format of every data file (auto: by extension).", kFixed, {"auto", "jsonl", "npy", "h5"}),
+      UNL_KEY(data, text_field, "JSONL field holding the text.", kFixed),
+      UNL_KEY(data, h5_dataset, "Dataset name inside .h5 data files.", kFixed),
+      UNL_KEY(data, col_begin, "First token column used from .npy/.h5 arrays.", kFixed),
+      UNL_KEY(data, col_end, "One past the last token column (-1: all).", kFixed),
+      UNL_KEY(data, max_tokens, "Truncate every sequence to this many tokens.", kFixed),
+      UNL_KEY(data, limit, "Use only the first N forget samples (-1: all).", kFixed),
+      UNL_KEY(method, name, "icu, ga (gradient ascent), graddiff, npo, or finetune (plain descent; what `unlearn train` sets).", kFixed, {"icu", "ga", "graddiff", "npo", "finetune"}),
+      UNL_KEY(method, w_forget, "Weight of the forget (ascent) term, w_fgt.", kFixed),
+      UNL_KEY(method, w_learn, "Weight of the learn (descent) term on neighbours, w_lrn.", kFixed),
+      UNL_KEY(method, w_kl, "Weight of the KL term against the frozen original model, w_kl.", kFixed),
+      UNL_KEY(method, npo_beta, "NPO's beta.", kFixed),
+      UNL_KEY(optim, lr, "Adam learning rate.", kFixed),
+      UNL_KEY(optim, beta1, "Adam beta1.", kFixed),
+      UNL_KEY(optim, beta2, "Adam beta2.", kFixed),
+      UNL_KEY(optim, eps, "Adam epsilon.", kFixed),
+      UNL_KEY(train, batch_size, "Forget samples per global step, split over ranks.", kFixed),
+      UNL_KEY(train, max_epochs, "Stop after this many epochs even if not everything is forgotten (0: no cap).", kMayChange),
+      UNL_KEY(train, max_steps, "Stop after this many optimiser steps in total (-1: no cap).", kMayChange),
+      UNL_KEY(train, seed, "Seed of the epoch permutations.", kFixed),
+      UNL_KEY(train, nan_policy, "On a NaN/Inf loss: stop (checkpoint the last good state and exit 1) or skip (drop the step).", kMayChange, {"stop", "skip"}),
+      UNL_KEY(train, check_weights_every, "Debug check: every N steps verify all ranks hold identical weights (0: off).", kMayChange),
+      UNL_KEY(neighbours, distance, "Embedding distance.", kFixed, {"l2", "cosine"}),
+      UNL_KEY(neighbours, span_begin, "First token of the span whose mean hidden state embeds a sequence.", kFixed),
+      UNL_KEY(neighbours, span_end, "One past the last token of that span (-1: to the end).", kFixed),
+      UNL_KEY(neighbours, batch_size, "Sequences embedded together.", kMayChange),
+      UNL_KEY(eval, n, "n of EL_n.", kFixed),
+      UNL_KEY(eval, suffix_start, "s: EL_n averages prefixes x_<i for i = s .. T-n (1 = Jang et al.).", kFixed),
+      UNL_KEY(eval, prefix_len, "BLEU: prompt length of the generated continuation.", kFixed),
+      UNL_KEY(eval, gen_len, "BLEU: continuation length.", kFixed),
+      UNL_KEY(eval, num_beams, "Beams of the BLEU continuation (official ICU: 2).", kFixed),
+      UNL_KEY(eval, batch_size, "Sequences evaluated together.", kMayChange),
+      UNL_KEY(thresholds, mode, "fixed (use the values below) or calibrate (mean MA / EL_n of data.heldout).", kFixed, {"fixed", "calibrate"}),
+      UNL_KEY(thresholds, ma, "tau_MA: memorisation accuracy below which a sample counts as forgotten.", kFixed),
+      UNL_KEY(thresholds, el, "tau_EL: extraction likelihood EL_n below which a sample counts as forgotten.", kFixed),
+      UNL_KEY(thresholds, bleu, "BLEU-4 of the continuation below which a sample counts as forgotten.", kFixed),
+      UNL_KEY(thresholds, use_ma, "Use MA in the per-sample check.", kFixed),
+      UNL_KEY(thresholds, use_el, "Use EL_n in the per-sample check.", kFixed),
+      UNL_KEY(thresholds, use_bleu, "Use BLEU in the per-sample check.", kFixed),
+      UNL_KEY(thresholds, refinement, "recompute (flags re-evaluated every epoch; a sample may come back) or permanent.", kFixed, {"recompute", "permanent"}),
+      UNL_KEY(checkpoint, every_steps, "Also checkpoint every N optimiser steps (0: epoch ends and signals only).", kMayChange),
+      UNL_KEY(checkpoint, keep_last, "Checkpoints kept; older ones are deleted after a newer one is safely written.", kMayChange),
+      UNL_KEY(output, dir, "Output directory: checkpoints/, final/, metrics.jsonl, report.json, report.html.", kMayChange | kPath),
+      UNL_KEY(output, log_level, "Log verbosity.", kMayChange, {"trace", "debug", "info", "warn", "error", "off"}),
+      UNL_KEY(output, save_final, "Write the final model as a Hugging Face directory (output.dir/final).", kMayChange),
+      UNL_KEY(runtime, device, "cpu, cuda or auto (cuda when available).", kMayChange, {"auto", "cpu", "cuda"}),
+      UNL_KEY(runtime, threads, "LibTorch intra-op threads per rank (0: LibTorch's default).", kMayChange),
+      UNL_KEY(runtime, comm_backend, "Collective backend (auto: nccl on GPUs, mpi on CPUs, local for one process).", kMayChange, {"auto", "mpi", "nccl", "local"}),
+      UNL_KEY(runtime, bucket_mb, "Gradient all-reduce bucket size in MiB.", kMayChange),
+      UNL_KEY(runtime, stall_timeout_s, "Seconds a collective may wait before the job aborts naming the missing ranks.", kMayChange),
+      UNL_KEY(runtime, deterministic_reductions, "Audit mode: each sample's gradient is computed alone and summed exactly (fixed point, 2^-40), so a run gives bit-identical losses and weights on any number of ranks (slower; see docs/architecture.md).", kFixed),
+  };
+  return keys;
+}
+#undef UNL_KEY
 
 std::string kind_name(const ConfigValue& v) {
   switch (v.index()) {
-    case 0: return "integer";
-    case 1: return "float";
-    case 2: return "boolean";
-    default: return "string";
+    case 0: return "an integer";
+    case 1: return "a float";
+    case 2: return "a boolean";
+    default: return "a string";
   }
 }
 
@@ -164,33 +174,6 @@ bool parse_override(const std::string& text, const ConfigValue& like, ConfigValu
   }
 }
 
-void walk(const toml::table& table, const std::string& prefix, std::map<std::string, ConfigValue>& values,
-          std::vector<std::string>& errors, const std::string& source) {
-  for (const auto& [k, node] : table) {
-    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
-    const auto line = node.source().begin.line;
-    if (const auto* sub = node.as_table()) {
-      if (prefix.empty()) {
-        walk(*sub, key, values, errors, source);
-        continue;
-      }
-    }
-    const ConfigKey* spec = find_key(key);
-    if (!spec) {
-      errors.push_back(fmt::format("{}:{}: unknown key '{}'", source, line, key));
-      continue;
-    }
-    ConfigValue v;
-    if (!convert(node, spec->default_value, v)) {
-      errors.push_back(fmt::format("{}:{}: '{}' must be a {}", source, line, key,
-                                   kind_name(spec->default_value)));
-      continue;
-    }
-    values[key] = v;
-  }
-}
-
-
 // Byte-level checks toml++ 3.x relies on but does not make: it asserts (in release builds:
 // assumes, i.e. undefined behaviour) that it never meets a control character in a key, and its
 // whitespace test hits TOML_UNREACHABLE on most non-ASCII code points. The TOML grammar allows
@@ -251,12 +234,118 @@ std::optional<std::string> toml_prescan(const std::string& text) {
   return std::nullopt;
 }
 
+// Every problem of a parsed configuration beyond types: required keys, allowed values, ranges.
+void validate(const JobConfig& c, std::vector<std::string>& errors) {
+  auto need = [&](bool ok, const std::string& msg) {
+    if (!ok) errors.push_back(msg);
+  };
+  for (const auto& k : key_table()) {
+    if (k.choices.empty()) continue;
+    const auto& v = std::get<std::string>(k.get(c));
+    if (std::find(k.choices.begin(), k.choices.end(), v) != k.choices.end()) continue;
+    std::string list;
+    for (const auto& a : k.choices) list += (list.empty() ? "" : ", ") + a;
+    errors.push_back("'" + k.key + "' is '" + v + "'; use one of " + list);
+  }
+  need(!c.model.path.empty(), "'model.path' is required: a Hugging Face model directory");
+  need(!c.data.forget.empty(), "'data.forget' is required: the samples to forget");
+  const std::string& method = c.method.name;
+  need(!(method == "icu" || method == "graddiff") || !c.data.retain.empty(),
+       "'data.retain' is required by method '" + method + "' (the neighbour / retain pool)");
+  need(c.thresholds.mode != "calibrate" || !c.data.heldout.empty(),
+       "thresholds.mode = \"calibrate\" needs 'data.heldout'");
+  need(c.train.batch_size >= 1, "'train.batch_size' must be >= 1");
+  need(c.train.max_epochs >= 0, "'train.max_epochs' must be >= 0 (0: no cap)");
+  need(c.data.max_tokens >= 2, "'data.max_tokens' must be >= 2");
+  need(c.data.col_begin >= 0, "'data.col_begin' must be >= 0");
+  need(c.data.col_end == -1 || c.data.col_end > c.data.col_begin,
+       "'data.col_end' must be -1 or greater than 'data.col_begin'");
+  need(c.optim.lr > 0, "'optim.lr' must be > 0");
+  need(c.optim.beta1 >= 0 && c.optim.beta1 < 1, "'optim.beta1' must be in [0, 1)");
+  need(c.optim.beta2 >= 0 && c.optim.beta2 < 1, "'optim.beta2' must be in [0, 1)");
+  need(c.optim.eps > 0, "'optim.eps' must be > 0");
+  need(c.method.w_forget >= 0, "'method.w_forget' must be >= 0");
+  need(c.method.w_learn >= 0, "'method.w_learn' must be >= 0");
+  need(c.method.w_kl >= 0, "'method.w_kl' must be >= 0");
+  need(c.method.npo_beta > 0, "'method.npo_beta' must be > 0");
+  need(c.eval.n >= 1, "'eval.n' must be >= 1");
+  need(c.eval.suffix_start >= 1, "'eval.suffix_start' must be >= 1");
+  need(c.eval.prefix_len >= 1, "'eval.prefix_len' must be >= 1");
+  need(c.eval.gen_len >= 1, "'eval.gen_len' must be >= 1");
+  need(c.eval.num_beams >= 1, "'eval.num_beams' must be >= 1");
+  need(c.eval.batch_size >= 1, "'eval.batch_size' must be >= 1");
+  need(c.neighbours.batch_size >= 1, "'neighbours.batch_size' must be >= 1");
+  need(c.neighbours.span_begin >= 0, "'neighbours.span_begin' must be >= 0");
+  need(c.neighbours.span_end == -1 || c.neighbours.span_end > c.neighbours.span_begin,
+       "'neighbours.span_end' must be -1 or greater than 'neighbours.span_begin'");
+  need(c.thresholds.ma >= 0 && c.thresholds.ma <= 1, "'thresholds.ma' must be in [0, 1]");
+  need(c.thresholds.el >= 0 && c.thresholds.el <= 1, "'thresholds.el' must be in [0, 1]");
+  need(c.thresholds.bleu >= 0 && c.thresholds.bleu <= 1, "'thresholds.bleu' must be in [0, 1]");
+  need(c.checkpoint.keep_last >= 1, "'checkpoint.keep_last' must be >= 1");
+  need(c.checkpoint.every_steps >= 0, "'checkpoint.every_steps' must be >= 0");
+  need(c.runtime.threads >= 0, "'runtime.threads' must be >= 0");
+  need(c.runtime.bucket_mb > 0, "'runtime.bucket_mb' must be > 0");
+  need(c.runtime.stall_timeout_s > 0, "'runtime.stall_timeout_s' must be > 0");
+  need(c.train.check_weights_every >= 0, "'train.check_weights_every' must be >= 0");
+  need(!c.output.dir.empty(), "'output.dir' must not be empty");
+}
+
+// Sets every key found in a parsed TOML document; collects unknown keys and wrong types.
+void walk(const toml::table& table, const std::string& prefix, JobConfig& cfg,
+          std::vector<std::string>& errors, const std::string& source) {
+  for (const auto& [k, node] : table) {
+    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const auto line = node.source().begin.line;
+    if (const auto* sub = node.as_table()) {
+      if (prefix.empty()) {
+        walk(*sub, key, cfg, errors, source);
+        continue;
+      }
+    }
+    const ConfigKey* spec = find_config_key(key);
+    if (!spec) {
+      errors.push_back(fmt::format("{}:{}: unknown key '{}'", source, line, key));
+      continue;
+    }
+    ConfigValue v;
+    if (!convert(node, spec->default_value(), v)) {
+      errors.push_back(fmt::format("{}:{}: '{}' must be {}", source, line, key, kind_name(spec->default_value())));
+      continue;
+    }
+    spec->set(cfg, v);
+  }
+}
+
+void apply_overrides(const std::vector<std::string>& overrides, JobConfig& cfg, std::vector<std::string>& errors) {
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos) {
+      errors.push_back("--set '" + o + "': expected key=value");
+      continue;
+    }
+    const std::string key = o.substr(0, eq);
+    const ConfigKey* spec = find_config_key(key);
+    if (!spec) {
+      errors.push_back("--set: unknown key '" + key + "'");
+      continue;
+    }
+    ConfigValue v;
+    if (!parse_override(o.substr(eq + 1), spec->default_value(), v)) {
+      errors.push_back("--set " + key + ": '" + o.substr(eq + 1) + "' is not " + kind_name(spec->default_value()));
+      continue;
+    }
+    spec->set(cfg, v);
+  }
+}
+
 }  // namespace
 
-const std::vector<ConfigKey>& config_keys() { return kKeys; }
+const std::vector<ConfigKey>& config_keys() { return key_table(); }
 
-JobConfig::JobConfig() {
-  for (const auto& k : kKeys) values_[k.key] = k.default_value;
+const ConfigKey* find_config_key(const std::string& key) {
+  for (const auto& k : key_table())
+    if (k.key == key) return &k;
+  return nullptr;
 }
 
 JobConfig JobConfig::from_toml(const std::string& text, const std::string& source,
@@ -267,33 +356,14 @@ JobConfig JobConfig::from_toml(const std::string& text, const std::string& sourc
   if (errors.empty()) {
     try {
       toml::table table = toml::parse(text, source);
-      walk(table, "", cfg.values_, errors, source);
+      walk(table, "", cfg, errors, source);
     } catch (const toml::parse_error& e) {
       errors.push_back(fmt::format("{}:{}:{}: {}", source, e.source().begin.line,
                                    e.source().begin.column, e.description()));
     }
   }
-  for (const auto& o : overrides) {
-    const auto eq = o.find('=');
-    if (eq == std::string::npos) {
-      errors.push_back("--set '" + o + "': expected key=value");
-      continue;
-    }
-    const std::string key = o.substr(0, eq);
-    const ConfigKey* spec = find_key(key);
-    if (!spec) {
-      errors.push_back("--set: unknown key '" + key + "'");
-      continue;
-    }
-    ConfigValue v;
-    if (!parse_override(o.substr(eq + 1), spec->default_value, v)) {
-      errors.push_back("--set " + key + ": '" + o.substr(eq + 1) + "' is not a " +
-                       kind_name(spec->default_value));
-      continue;
-    }
-    cfg.values_[key] = v;
-  }
-  if (errors.empty()) cfg.validate(errors);
+  apply_overrides(overrides, cfg, errors);
+  if (errors.empty()) validate(cfg, errors);
   if (!errors.empty()) {
     std::string all;
     for (const auto& e : errors) all += "\n  " + e;
@@ -312,149 +382,51 @@ JobConfig JobConfig::from_file(const std::string& path, const std::vector<std::s
   std::stringstream ss;
   ss << in.rdbuf();
   JobConfig cfg = from_toml(ss.str(), path, overrides);
-  cfg.base_dir_ = std::filesystem::absolute(path).parent_path().string();
+  cfg.base_dir = std::filesystem::absolute(path).parent_path().string();
   return cfg;
 }
 
-int64_t JobConfig::get_int(const std::string& key) const {
-  auto it = values_.find(key);
-  UNL_CHECK(it != values_.end() && it->second.index() == 0, "no integer config key " + key, "bug");
-  return std::get<int64_t>(it->second);
-}
-double JobConfig::get_float(const std::string& key) const {
-  auto it = values_.find(key);
-  UNL_CHECK(it != values_.end() && it->second.index() == 1, "no float config key " + key, "bug");
-  return std::get<double>(it->second);
-}
-bool JobConfig::get_bool(const std::string& key) const {
-  auto it = values_.find(key);
-  UNL_CHECK(it != values_.end() && it->second.index() == 2, "no boolean config key " + key, "bug");
-  return std::get<bool>(it->second);
-}
-const std::string& JobConfig::get_string(const std::string& key) const {
-  auto it = values_.find(key);
-  UNL_CHECK(it != values_.end() && it->second.index() == 3, "no string config key " + key, "bug");
-  return std::get<std::string>(it->second);
-}
-void JobConfig::set(const std::string& key, const ConfigValue& value) {
-  const ConfigKey* spec = find_key(key);
-  UNL_CHECK(spec && spec->default_value.index() == value.index(), "cannot set config key " + key,
-            "bug: unknown key or wrong type");
-  values_[key] = value;
-}
-
-const std::vector<std::string>& path_keys() {
-  static const std::vector<std::string> keys = {"model.path", "model.tokenizer", "data.forget",
-                                                "data.retain", "data.heldout", "output.dir"};
-  return keys;
-}
-
 void JobConfig::resolve_paths() {
-  for (const auto& key : path_keys()) {
-    std::string p = path(key);
-    if (!p.empty()) p = std::filesystem::absolute(p).lexically_normal().string();
-    values_[key] = p;
+  namespace fs = std::filesystem;
+  for (const auto& k : key_table()) {
+    if (!k.is_path) continue;
+    std::string p = std::get<std::string>(k.get(*this));
+    if (p.empty()) continue;
+    if (!base_dir.empty() && !fs::path(p).is_absolute()) p = (fs::path(base_dir) / p).string();
+    k.set(*this, fs::absolute(p).lexically_normal().string());
   }
-}
-
-std::string JobConfig::path(const std::string& key) const {
-  const std::string& p = get_string(key);
-  if (p.empty() || base_dir_.empty() || std::filesystem::path(p).is_absolute()) return p;
-  return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
-}
-
-void JobConfig::validate(std::vector<std::string>& errors) const {
-  auto need = [&](bool ok, const std::string& msg) {
-    if (!ok) errors.push_back(msg);
-  };
-  auto one_of = [&](const std::string& key, std::set<std::string> allowed) {
-    const auto& v = get_string(key);
-    if (!allowed.count(v)) {
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      errors.push_back("'" + key + "' is '" + v + "'; use one of " + list);
-    }
-  };
-  need(!get_string("model.path").empty(), "'model.path' is required: a Hugging Face model directory");
-  need(!get_string("data.forget").empty(), "'data.forget' is required: the samples to forget");
-  one_of("model.dtype", {"float32", "bfloat16"});
-  one_of("data.format", {"auto", "jsonl", "npy", "h5"});
-  one_of("method.name", {"icu", "ga", "graddiff", "npo", "finetune"});
-  one_of("neighbours.distance", {"l2", "cosine"});
-  one_of("thresholds.mode", {"fixed", "calibrate"});
-  one_of("thresholds.refinement", {"recompute", "permanent"});
-  one_of("train.nan_policy", {"stop", "skip"});
-  one_of("runtime.device", {"auto", "cpu", "cuda"});
-  one_of("runtime.comm_backend", {"auto", "mpi", "nccl", "local"});
-  one_of("output.log_level", {"trace", "debug", "info", "warn", "error", "off"});
-  const std::string method = get_string("method.name");
-  need(!(method == "icu" || method == "graddiff") || !get_string("data.retain").empty(),
-       "'data.retain' is required by method '" + method + "' (the neighbour / retain pool)");
-  need(get_string("thresholds.mode") != "calibrate" || !get_string("data.heldout").empty(),
-       "thresholds.mode = \"calibrate\" needs 'data.heldout'");
-  need(get_int("train.batch_size") >= 1, "'train.batch_size' must be >= 1");
-  need(get_int("train.max_epochs") >= 0, "'train.max_epochs' must be >= 0 (0: no cap)");
-  need(get_int("data.max_tokens") >= 2, "'data.max_tokens' must be >= 2");
-  need(get_int("data.col_begin") >= 0, "'data.col_begin' must be >= 0");
-  need(get_int("data.col_end") == -1 || get_int("data.col_end") > get_int("data.col_begin"),
-       "'data.col_end' must be -1 or greater than 'data.col_begin'");
-  need(get_float("optim.lr") > 0, "'optim.lr' must be > 0");
-  need(get_float("optim.beta1") >= 0 && get_float("optim.beta1") < 1, "'optim.beta1' must be in [0, 1)");
-  need(get_float("optim.beta2") >= 0 && get_float("optim.beta2") < 1, "'optim.beta2' must be in [0, 1)");
-  need(get_float("optim.eps") > 0, "'optim.eps' must be > 0");
-  for (const char* w : {"method.w_forget", "method.w_learn", "method.w_kl"})
-    need(get_float(w) >= 0, std::string("'") + w + "' must be >= 0");
-  need(get_float("method.npo_beta") > 0, "'method.npo_beta' must be > 0");
-  need(get_int("eval.n") >= 1, "'eval.n' must be >= 1");
-  need(get_int("eval.suffix_start") >= 1, "'eval.suffix_start' must be >= 1");
-  need(get_int("eval.prefix_len") >= 1, "'eval.prefix_len' must be >= 1");
-  need(get_int("eval.gen_len") >= 1, "'eval.gen_len' must be >= 1");
-  need(get_int("eval.num_beams") >= 1, "'eval.num_beams' must be >= 1");
-  need(get_int("eval.batch_size") >= 1, "'eval.batch_size' must be >= 1");
-  need(get_int("neighbours.batch_size") >= 1, "'neighbours.batch_size' must be >= 1");
-  need(get_int("neighbours.span_begin") >= 0, "'neighbours.span_begin' must be >= 0");
-  need(get_int("neighbours.span_end") == -1 || get_int("neighbours.span_end") > get_int("neighbours.span_begin"),
-       "'neighbours.span_end' must be -1 or greater than 'neighbours.span_begin'");
-  for (const char* t : {"thresholds.ma", "thresholds.el", "thresholds.bleu"})
-    need(get_float(t) >= 0 && get_float(t) <= 1, std::string("'") + t + "' must be in [0, 1]");
-  need(get_int("checkpoint.keep_last") >= 1, "'checkpoint.keep_last' must be >= 1");
-  need(get_int("checkpoint.every_steps") >= 0, "'checkpoint.every_steps' must be >= 0");
-  need(get_int("runtime.threads") >= 0, "'runtime.threads' must be >= 0");
-  need(get_float("runtime.bucket_mb") > 0, "'runtime.bucket_mb' must be > 0");
-  need(get_int("train.check_weights_every") >= 0, "'train.check_weights_every' must be >= 0");
-  need(!get_string("output.dir").empty(), "'output.dir' must not be empty");
 }
 
 std::string JobConfig::to_toml() const {
   std::string out;
   std::string section;
-  for (const auto& k : kKeys) {
+  for (const auto& k : key_table()) {
     const auto dot = k.key.find('.');
     const std::string sec = k.key.substr(0, dot);
     if (sec != section) {
       out += (out.empty() ? "" : "\n") + std::string("[") + sec + "]\n";
       section = sec;
     }
-    out += k.key.substr(dot + 1) + " = " + to_toml_literal(values_.at(k.key)) + "\n";
+    out += k.key.substr(dot + 1) + " = " + to_toml_literal(k.get(*this)) + "\n";
   }
   return out;
 }
 
 std::string JobConfig::resume_hash() const {
   Hasher h;
-  for (const auto& k : kKeys) {
+  for (const auto& k : key_table()) {
     if (!k.resume_sensitive) continue;
-    h.update(k.key + "=" + to_toml_literal(values_.at(k.key)) + "\n");
+    h.update(k.key + "=" + to_toml_literal(k.get(*this)) + "\n");
   }
   return hex64(h.digest());
 }
 
 std::vector<std::string> JobConfig::resume_conflicts(const JobConfig& saved) const {
   std::vector<std::string> out;
-  for (const auto& k : kKeys) {
+  for (const auto& k : key_table()) {
     if (!k.resume_sensitive) continue;
-    const auto& a = values_.at(k.key);
-    const auto& b = saved.values_.at(k.key);
+    const auto a = k.get(*this);
+    const auto b = k.get(saved);
     if (a == b) continue;
     out.push_back(k.key + " (checkpoint: " + to_toml_literal(b) + ", now: " + to_toml_literal(a) + ")");
   }
@@ -469,16 +441,23 @@ std::string config_reference_markdown() {
       "command line with `--set key=value`. Keys marked *resume: fixed* cannot change between a\n"
       "checkpoint and its resume (the run would not be the same run); the others may.\n";
   std::string section;
-  for (const auto& k : kKeys) {
+  for (const auto& k : key_table()) {
     const auto dot = k.key.find('.');
     const std::string sec = k.key.substr(0, dot);
     if (sec != section) {
       out += "\n## [" + sec + "]\n\n| key | type | default | resume | meaning |\n|---|---|---|---|---|\n";
       section = sec;
     }
-    std::string def = to_toml_literal(k.default_value);
-    out += "| `" + k.key + "` | " + kind_name(k.default_value) + " | `" + def + "` | " +
-           (k.resume_sensitive ? "fixed" : "may change") + " | " + k.help + " |\n";
+    std::string help = k.help;
+    if (!k.choices.empty()) {
+      std::string list;
+      for (const auto& c : k.choices) list += (list.empty() ? "" : ", ") + ("`" + c + "`");
+      help += " One of: " + list + ".";
+    }
+    std::string type = kind_name(k.default_value());
+    type = type.substr(type.find(' ') + 1);
+    out += "| `" + k.key + "` | " + type + " | `" + to_toml_literal(k.default_value()) + "` | " +
+           (k.resume_sensitive ? "fixed" : "may change") + " | " + help + " |\n";
   }
   return out;
 }

@@ -1,68 +1,157 @@
-// The job configuration: one TOML file, every key declared once in a table (type, default,
-// meaning, whether resuming may change it), overridable with --set key=value, validated all at
-// once before any work starts. The same table generates docs/config-reference.md.
+// The job configuration as typed structs, one per TOML section, filled and validated in one place
+// (job_config.cpp) from TOML text plus --set overrides. One table binds every key to its field
+// (type, default, meaning, allowed values, whether resuming may change it); parsing, the
+// resolved TOML, the resume hash and docs/config-reference.md all come from that table.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <variant>
 #include <vector>
 
 namespace unl::driver {
 
-using ConfigValue = std::variant<int64_t, double, bool, std::string>;
-
-struct ConfigKey {
-  std::string key;        // "section.name"
-  ConfigValue default_value;
-  std::string help;
-  /// Changing it between a checkpoint and a resume would make the resumed run a different run
-  /// (model, data, method, optimiser, seed, ...): resume refuses and names the key.
-  bool resume_sensitive = false;
+struct ModelConfig {
+  std::string path;             // Hugging Face model directory
+  std::string tokenizer;        // tokenizer directory ("" = the model's, else built-in GPT-2)
+  std::string dtype = "float32";
 };
 
-/// Every configuration key, in documentation order.
-const std::vector<ConfigKey>& config_keys();
+struct DataConfig {
+  std::string forget, retain, heldout;
+  std::string format = "auto";
+  std::string text_field = "text";
+  std::string h5_dataset = "tokens";
+  int64_t col_begin = 0;
+  int64_t col_end = -1;
+  int64_t max_tokens = 200;
+  int64_t limit = -1;
+};
 
-class JobConfig {
- public:
-  /// Defaults only.
-  JobConfig();
-  /// Parse TOML text (file name for messages) then apply --set overrides ("key=value").
-  /// Unknown keys, wrong types and impossible values are all collected and thrown together as
-  /// one unl::UsageError.
+struct MethodConfig {
+  std::string name = "icu";
+  double w_forget = 1.0;
+  double w_learn = 0.5;
+  double w_kl = 1.0;
+  double npo_beta = 0.1;
+};
+
+struct OptimConfig {
+  double lr = 5e-6;
+  double beta1 = 0.9;
+  double beta2 = 0.98;
+  double eps = 1e-8;
+};
+
+struct TrainConfig {
+  int64_t batch_size = 8;
+  int64_t max_epochs = 30;
+  int64_t max_steps = -1;
+  int64_t seed = 42;
+  std::string nan_policy = "stop";
+  int64_t check_weights_every = 0;
+};
+
+struct NeighboursConfig {
+  std::string distance = "l2";
+  int64_t span_begin = 100;
+  int64_t span_end = 200;
+  int64_t batch_size = 16;
+};
+
+struct EvalConfig {
+  int64_t n = 10;
+  int64_t suffix_start = 150;
+  int64_t prefix_len = 50;
+  int64_t gen_len = 50;
+  int64_t num_beams = 2;
+  int64_t batch_size = 16;
+};
+
+struct ThresholdsConfig {
+  std::string mode = "fixed";
+  double ma = 0.5994;
+  double el = 0.0499;
+  double bleu = 0.01;
+  bool use_ma = true;
+  bool use_el = true;
+  bool use_bleu = true;
+  std::string refinement = "recompute";
+};
+
+struct CheckpointConfig {
+  int64_t every_steps = 0;
+  int64_t keep_last = 3;
+};
+
+struct OutputConfig {
+  std::string dir = "out";
+  std::string log_level = "info";
+  bool save_final = true;
+};
+
+struct RuntimeConfig {
+  std::string device = "auto";
+  int64_t threads = 0;
+  std::string comm_backend = "auto";
+  double bucket_mb = 25.0;
+  double stall_timeout_s = 900.0;
+  bool deterministic_reductions = false;
+};
+
+/// The whole job. Default-constructed: every key at its documented default.
+struct JobConfig {
+  ModelConfig model;
+  DataConfig data;
+  MethodConfig method;
+  OptimConfig optim;
+  TrainConfig train;
+  NeighboursConfig neighbours;
+  EvalConfig eval;
+  ThresholdsConfig thresholds;
+  CheckpointConfig checkpoint;
+  OutputConfig output;
+  RuntimeConfig runtime;
+  /// Directory the config file was read from ("" for text); relative paths resolve there.
+  std::string base_dir;
+
+  /// Parse TOML text (source names it in messages), then apply --set overrides ("key=value").
+  /// Unknown keys, wrong types and impossible values are collected and thrown together as one
+  /// unl::UsageError.
   static JobConfig from_toml(const std::string& text, const std::string& source,
                              const std::vector<std::string>& overrides = {});
   static JobConfig from_file(const std::string& path, const std::vector<std::string>& overrides = {});
-
-  int64_t get_int(const std::string& key) const;
-  double get_float(const std::string& key) const;
-  bool get_bool(const std::string& key) const;
-  const std::string& get_string(const std::string& key) const;
-  void set(const std::string& key, const ConfigValue& value);
 
   /// The resolved configuration as TOML (every key, grouped by section).
   std::string to_toml() const;
   /// Hash of the resume-sensitive keys.
   std::string resume_hash() const;
-  /// Keys whose values differ and that resumption cannot tolerate (resume-sensitive only).
+  /// Resume-sensitive keys whose values differ from `saved`, as "key (checkpoint: a, now: b)".
   std::vector<std::string> resume_conflicts(const JobConfig& saved) const;
-  /// Directory the config file was read from ("" for defaults); relative paths resolve there.
-  const std::string& base_dir() const { return base_dir_; }
-  /// A path-valued key resolved against base_dir() (empty stays empty).
-  std::string path(const std::string& key) const;
-  /// Make every path-valued key absolute, so the saved config means the same files anywhere.
+  /// Make every path-valued key absolute (relative ones resolve against base_dir, else the
+  /// working directory), so the saved config means the same files anywhere.
   void resolve_paths();
-
- private:
-  void validate(std::vector<std::string>& errors) const;
-  std::map<std::string, ConfigValue> values_;
-  std::string base_dir_;
 };
 
-/// Keys holding file or directory paths.
-const std::vector<std::string>& path_keys();
+/// A key's value in its TOML type.
+using ConfigValue = std::variant<int64_t, double, bool, std::string>;
+
+/// One row of the key table.
+struct ConfigKey {
+  std::string key;                   // "section.name"
+  std::string help;
+  bool resume_sensitive = false;     // resuming with another value would be another run
+  bool is_path = false;              // resolved against the config file's directory
+  std::vector<std::string> choices;  // allowed values of a string key (empty: any)
+  ConfigValue (*get)(const JobConfig&) = nullptr;
+  void (*set)(JobConfig&, const ConfigValue&) = nullptr;
+  ConfigValue default_value() const { return get(JobConfig{}); }
+};
+
+/// Every configuration key, in documentation order.
+const std::vector<ConfigKey>& config_keys();
+/// The table row of a key, or nullptr.
+const ConfigKey* find_config_key(const std::string& key);
 
 /// The configuration reference as Markdown (docs/config-reference.md is this text).
 std::string config_reference_markdown();

@@ -241,7 +241,7 @@ void write_reports(const std::string& out_dir, const JobConfig& cfg, const JobSt
   namespace fs = std::filesystem;
   json r;
   r["unlearn_version"] = UNL_VERSION;
-  r["method"] = cfg.get_string("method.name");
+  r["method"] = cfg.method.name;
   r["world_size"] = world_size;
   r["stop_reason"] = state.stop_reason;
   r["steps"] = state.step;
@@ -249,8 +249,8 @@ void write_reports(const std::string& out_dir, const JobConfig& cfg, const JobSt
   r["sessions"] = state.sessions;
   r["forget_samples"] = static_cast<int64_t>(state.ids.size());
   r["thresholds"] = {{"ma", thresholds.ma}, {"el", thresholds.el}, {"bleu", thresholds.bleu},
-                     {"n", cfg.get_int("eval.n")}, {"mode", cfg.get_string("thresholds.mode")},
-                     {"refinement", cfg.get_string("thresholds.refinement")}};
+                     {"n", cfg.eval.n}, {"mode", cfg.thresholds.mode},
+                     {"refinement", cfg.thresholds.refinement}};
   const double ppl_after = state.history.empty() ? state.heldout_ppl_before : state.history.back().heldout_ppl;
   r["before"] = state.before.empty() ? json::object() : means(state.before, state.heldout_ppl_before);
   r["after"] = state.latest.empty() ? json::object() : means(state.latest, ppl_after);
@@ -286,7 +286,7 @@ void write_reports(const std::string& out_dir, const JobConfig& cfg, const JobSt
   }
   r["hashes"] = {{"config (resume-relevant keys)", cfg.resume_hash()},
                  {"forget set", forget.hash},
-                 {"model config.json", hex64(hash_file((fs::path(cfg.get_string("model.path")) / "config.json").string()))}};
+                 {"model config.json", hex64(hash_file((fs::path(cfg.model.path) / "config.json").string()))}};
   const fs::path final_weights = fs::path(out_dir) / "final" / "model.safetensors";
   if (fs::exists(final_weights)) r["hashes"]["final model.safetensors"] = hex64(hash_file(final_weights.string()));
   const std::string report_json = r.dump(2);

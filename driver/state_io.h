@@ -1,10 +1,15 @@
-// Mapping between the live job (weights, Adam, JobState, config) and a checkpoint::State, with
-// the resume checks: same model architecture, compatible config, same forget set.
+// Mapping between the live job (weights, Adam, JobState, config) and a checkpoint::State, and the
+// resume checks: a checkpoint is validated field by field against the job before anything of it
+// is applied, so a damaged file gives one clear error naming the field, never an out-of-range read.
 #pragma once
 
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "common/error.h"
 #include "driver/job_config.h"
 #include "driver/job_state.h"
 #include "model/causal_lm.h"
@@ -12,11 +17,46 @@
 
 namespace unl::driver {
 
+/// The checkpoint is internally inconsistent (a field missing, of the wrong length or out of
+/// range): an older checkpoint may still be good.
+class CheckpointDamaged : public Error {
+ public:
+  using Error::Error;
+};
+/// The checkpoint is sound but belongs to another job (configuration, inputs or model changed):
+/// no checkpoint of this output directory will do.
+class CheckpointMismatch : public UsageError {
+ public:
+  using UsageError::UsageError;
+};
+
+/// What a checkpoint must agree with to be resumed by this job.
+struct ResumeContext {
+  const JobConfig* cfg = nullptr;
+  std::vector<int64_t> forget_ids;
+  int64_t pool_size = 0;
+  bool needs_neighbours = false;
+  /// Every model tensor (hf_state_dict order) and the trainable ones, by name with their shapes.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> model_tensors, params;
+  /// Content hashes of the input files by config key ("data.forget" -> 16 hex digits).
+  std::map<std::string, std::string> input_hashes;
+};
+
+/// The job's inputs as the checkpoint records them (see ResumeContext::input_hashes).
+ResumeContext make_resume_context(const JobConfig& cfg, const std::vector<int64_t>& forget_ids, int64_t pool_size,
+                                  bool needs_neighbours, model::CausalLMImpl& model);
+
 checkpoint::State to_checkpoint(const JobState& s, model::CausalLMImpl& model, const unlearn::Adam& adam,
-                                const JobConfig& cfg, int world_size);
-/// Restores weights, optimiser and job state in place. Throws unl::UsageError naming the config
-/// keys that changed in ways resumption cannot tolerate, or the tensors that do not fit the model.
-void from_checkpoint(const checkpoint::State& st, const JobConfig& cfg, model::CausalLMImpl& model,
+                                const JobConfig& cfg, int world_size, const ResumeContext& ctx);
+
+/// Checks every field, length, id and range of `st` against `ctx`. Throws CheckpointMismatch
+/// (configuration keys, input files, forget set or model differ) or CheckpointDamaged (the field
+/// that is missing or inconsistent), both naming `path` and the field.
+void validate_checkpoint(const checkpoint::State& st, const ResumeContext& ctx, const std::string& path);
+
+/// Validates, then restores weights, optimiser and job state in place (nothing is touched when
+/// validation fails).
+void from_checkpoint(const checkpoint::State& st, const ResumeContext& ctx, model::CausalLMImpl& model,
                      unlearn::Adam& adam, JobState& s, const std::string& path);
 
 /// Write a small text file atomically (temp + rename).

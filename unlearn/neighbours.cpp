@@ -65,7 +65,7 @@ std::vector<Candidate> local_topk(const torch::Tensor& queries, const torch::Ten
             "neighbour search got " + std::to_string(pool_ids.size()) + " pool ids for " +
                 std::to_string(pool.size(0)) + " pool rows",
             "pass one global row id per pool embedding");
-  UNL_CHECK(k > 0, "neighbour count k must be positive", "set neighbours.k to 1 or more");
+  UNL_CHECK(k > 0, "neighbour count k must be positive", "ask for at least one neighbour per sample (k >= 1)");
   // Plain float64 loops: a (query, row) distance depends only on those two vectors, never on
   // which other rows share the slice or on BLAS blocking, so sharded and unsharded searches agree
   // exactly and ties are real ties.

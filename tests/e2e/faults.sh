@@ -27,14 +27,14 @@ echo "== 1. checkpoint write fails (file-size limit, disk full, read-only)"
 write_icu_config disk disk </dev/null
 ck=$WORK/disk/checkpoints
 good=$ck/ckpt-0000000001.h5
-bounded 120 "$WORK/disk0.log" "$MPIEXEC" -n 2 --oversubscribe "$UNL" run --config "$WORK/disk.toml" --set train.max_steps=1
+bounded 120 "$WORK/disk0.log" "${MPI2[@]}" "$UNL" run --config "$WORK/disk.toml" --set train.max_steps=1
 [ "$rc" = 0 ] && [ -f "$good" ] || { cat "$WORK/disk0.log" >&2; fail "the first session did not write $good"; }
 size=$(stat -c %s "$good")
 
 # 1a. ulimit -f: half a checkpoint (MPI's shared-memory files still fit). unlearn ignores SIGXFSZ,
 # so the write fails with EFBIG and is reported, instead of the kernel killing rank 0 mid-file.
 bounded 120 "$WORK/disk_fsize.log" bash -c "ulimit -f $((size / 2048)) && exec \"\$@\"" _ \
-  "$MPIEXEC" -n 2 --oversubscribe "$UNL" run --config "$WORK/disk.toml"
+  "${MPI2[@]}" "$UNL" run --config "$WORK/disk.toml"
 [ "$rc" != 0 ] || fail "the job ignored a failed checkpoint write (exit 0)"
 in_log "$WORK/disk_fsize.log" "cannot write checkpoint '$ck/ckpt-0000000002.h5': file too large \(EFBIG"
 in_log "$WORK/disk_fsize.log" "previous checkpoint '$good' is kept.*HINT: raise the file-size limit"
@@ -56,7 +56,7 @@ if [ "$(id -u)" = 0 ]; then
   fi
 fi
 if [ "$mounted" = 1 ]; then
-  bounded 120 "$WORK/disk_full.log" "$MPIEXEC" -n 2 --oversubscribe "$UNL" run --config "$WORK/disk.toml"
+  bounded 120 "$WORK/disk_full.log" "${MPI2[@]}" "$UNL" run --config "$WORK/disk.toml"
   [ "$rc" != 0 ] || fail "the job ignored a full disk (exit 0)"
   in_log "$WORK/disk_full.log" "cannot write checkpoint '$ck/ckpt-0000000002.h5': disk full \(ENOSPC"
   in_log "$WORK/disk_full.log" "previous checkpoint '$good' is kept.*HINT: free space"
@@ -64,7 +64,7 @@ if [ "$mounted" = 1 ]; then
   no_temp_files "$ck"
   pass "disk full while checkpointing: exit $rc, ENOSPC named with the path and a hint, step-1 checkpoint intact"
   mount -o remount,ro,size=256m "$ck" || fail "remount read-only"
-  bounded 120 "$WORK/disk_ro.log" "$MPIEXEC" -n 2 --oversubscribe "$UNL" run --config "$WORK/disk.toml"
+  bounded 120 "$WORK/disk_ro.log" "${MPI2[@]}" "$UNL" run --config "$WORK/disk.toml"
   [ "$rc" != 0 ] || fail "the job ignored a read-only checkpoint directory (exit 0)"
   in_log "$WORK/disk_ro.log" "cannot write checkpoint '$ck/ckpt-0000000002.h5': the filesystem .* is read-only"
   in_log "$WORK/disk_ro.log" "HINT: remount it read-write"
@@ -74,7 +74,7 @@ if [ "$mounted" = 1 ]; then
 elif [ "$(id -u)" != 0 ]; then
   echo "SKIP: 1b (disk full): needs root to mount a small tmpfs"
   chmod 555 "$ck"
-  bounded 120 "$WORK/disk_perm.log" "$MPIEXEC" -n 2 --oversubscribe "$UNL" run --config "$WORK/disk.toml"
+  bounded 120 "$WORK/disk_perm.log" "${MPI2[@]}" "$UNL" run --config "$WORK/disk.toml"
   chmod 755 "$ck"
   [ "$rc" != 0 ] || fail "the job ignored a read-only checkpoint directory (exit 0)"
   in_log "$WORK/disk_perm.log" "cannot write checkpoint '$ck/ckpt-0000000002.h5': no permission"
@@ -83,7 +83,7 @@ elif [ "$(id -u)" != 0 ]; then
 fi
 
 # Limits lifted: the same command resumes from the kept checkpoint and finishes.
-bounded 300 "$WORK/disk_resume.log" "$MPIEXEC" -n 2 --oversubscribe "$UNL" run --config "$WORK/disk.toml"
+bounded 300 "$WORK/disk_resume.log" "${MPI2[@]}" "$UNL" run --config "$WORK/disk.toml"
 [ "$rc" = 0 ] || { cat "$WORK/disk_resume.log" >&2; fail "resume after the write failures"; }
 in_log "$WORK/disk_resume.log" "resumed from $good: epoch 0, step 1"
 [ -f "$WORK/disk/final/model.safetensors" ] || fail "the resumed job wrote no final model"
@@ -94,19 +94,19 @@ if [ "$mounted" = 1 ]; then umount "$ck" && trap 'rm -rf "$WORK"' EXIT; fi
 # UNL_TEST_NAN_AT_STEP=N turns the loss of step N NaN on the last rank only, once per process.
 echo "== 2. NaN loss on rank 1 only"
 write_icu_config nan nan </dev/null
-UNL_TEST_NAN_AT_STEP=3 bounded 120 "$WORK/nan_stop.log" "$MPIEXEC" -n 2 --oversubscribe "$UNL" run --config "$WORK/nan.toml"
+UNL_TEST_NAN_AT_STEP=3 bounded 120 "$WORK/nan_stop.log" "${MPI2[@]}" "$UNL" run --config "$WORK/nan.toml"
 [ "$rc" = 1 ] || { cat "$WORK/nan_stop.log" >&2; fail "nan_policy = stop: expected exit 1, got $rc"; }
 in_log "$WORK/nan_stop.log" "the loss became NaN/Inf at step 3 .*HINT: the last good state is checkpointed"
 in_log "$WORK/nan_stop.log" "checkpoint \(last good state before a non-finite loss\)"
 [ "$(ckpt_step "$WORK/nan")" = 2 ] || fail "the newest checkpoint is not the last good step (2)"
 ! grep -q '"step":3' "$WORK/nan/metrics.jsonl" || fail "the non-finite step 3 was logged as taken"
-bounded 300 "$WORK/nan_resume.log" "$MPIEXEC" -n 2 --oversubscribe "$UNL" run --config "$WORK/nan.toml"
+bounded 300 "$WORK/nan_resume.log" "${MPI2[@]}" "$UNL" run --config "$WORK/nan.toml"
 [ "$rc" = 0 ] || { cat "$WORK/nan_resume.log" >&2; fail "resume after the NaN stop"; }
 in_log "$WORK/nan_resume.log" "resumed from .*ckpt-0000000002.h5"
 pass "nan_policy = stop: exit 1 naming step 3 and a hint, step-2 checkpoint inspects OK and resumes"
 
 write_icu_config skip skip </dev/null
-UNL_TEST_NAN_AT_STEP=3 bounded 300 "$WORK/nan_skip.log" "$MPIEXEC" -n 2 --oversubscribe "$UNL" run \
+UNL_TEST_NAN_AT_STEP=3 bounded 300 "$WORK/nan_skip.log" "${MPI2[@]}" "$UNL" run \
   --config "$WORK/skip.toml" --set train.nan_policy=skip --set train.check_weights_every=1
 [ "$rc" = 0 ] || { cat "$WORK/nan_skip.log" >&2; fail "nan_policy = skip: expected exit 0, got $rc"; }
 in_log "$WORK/nan_skip.log" "step 3: non-finite loss; step skipped"
@@ -132,7 +132,7 @@ sed -e "s#\"$WORK/init\"#\"model\"#" -e "s#\"$WORK/\([a-z]*\.jsonl\)\"#\"\1\"#" 
 grep -q '^path = "model"' "$A/c.toml" && grep -q '^forget = "forget.jsonl"' "$A/c.toml" || fail "relative config"
 cp "$A/c.toml" "$B/c.toml"
 mpmd() {
-  bounded 120 "$1" "$MPIEXEC" --oversubscribe -n 1 -wdir "$A" "$UNL" run --config c.toml --set train.max_steps=1 \
+  bounded 120 "$1" "${MPI1[@]}" -wdir "$A" "$UNL" run --config c.toml --set train.max_steps=1 \
     : -n 1 -wdir "$B" "$UNL" run --config c.toml --set train.max_steps=1
 }
 # 3a. The model directory is missing on rank 1.
@@ -191,14 +191,14 @@ sed -e 's/"vocab_size": 50257/"vocab_size": 1000/' -e 's/50256/999/g' "$WORK/tin
 "$UNL" init --family gpt-neo --config "$WORK/small.json" --out "$WORK/small" --seed 3 >/dev/null || fail "init small"
 write_icu_config vocab vocab "$WORK/small" </dev/null
 # 4a. No tokenizer files in the model directory: the built-in GPT-2 vocabulary (50257) is used.
-bounded 120 "$WORK/vocab_builtin.log" "$MPIEXEC" -n 2 --oversubscribe "$UNL" run --config "$WORK/vocab.toml"
+bounded 120 "$WORK/vocab_builtin.log" "${MPI2[@]}" "$UNL" run --config "$WORK/vocab.toml"
 [ "$rc" = 1 ] || { cat "$WORK/vocab_builtin.log" >&2; fail "vocabulary mismatch: expected exit 1, got $rc"; }
 in_log "$WORK/vocab_builtin.log" "the tokenizer has 50257 tokens but the model's vocabulary is 1000.*HINT"
 [ ! -s "$WORK/vocab/metrics.jsonl" ] && ! ls "$WORK/vocab/checkpoints/"*.h5 >/dev/null 2>&1 || fail "it trained before noticing"
 pass "model vocabulary 1000 with the built-in GPT-2 tokenizer: exit 1 before training, both sizes and a hint"
 # 4b. The model directory carries a GPT-2 tokenizer (vocab.json + merges.txt) of 50257 ids.
 cp "$WORK/init/vocab.json" "$WORK/init/merges.txt" "$WORK/small/"
-bounded 120 "$WORK/vocab_files.log" "$MPIEXEC" -n 2 --oversubscribe "$UNL" run --config "$WORK/vocab.toml"
+bounded 120 "$WORK/vocab_files.log" "${MPI2[@]}" "$UNL" run --config "$WORK/vocab.toml"
 [ "$rc" = 1 ] || { cat "$WORK/vocab_files.log" >&2; fail "vocabulary mismatch: expected exit 1, got $rc"; }
 in_log "$WORK/vocab_files.log" "the tokenizer has 50257 tokens but the model's vocabulary is 1000.*HINT"
 pass "model vocabulary 1000 with a 50257-id tokenizer in its directory: exit 1 before training, both sizes and a hint"

@@ -3,6 +3,9 @@ set -u
 UNL=$1
 SRC=$2
 MPIEXEC=${MPIEXEC:-mpiexec}
+# The launcher's flags come from CMake's MPIEXEC_* variables (Open MPI adds --oversubscribe).
+MPIEXEC_NUMPROC_FLAG=${MPIEXEC_NUMPROC_FLAG:--n}
+read -r -a MPI_PREFLAGS <<<"${MPIEXEC_PREFLAGS:-}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/unl-e2e-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
@@ -15,7 +18,10 @@ expect_exit() {
   [ "$got" = "$want" ] || { cat "$WORK/last.out" >&2; fail "expected exit $want, got $got: $*"; }
 }
 expect_output() { grep -qE -- "$1" "$WORK/last.out" || { cat "$WORK/last.out" >&2; fail "output lacks /$1/"; }; }
-mpirun_n() { local n=$1; shift; timeout 600 "$MPIEXEC" -n "$n" --oversubscribe "$@"; }
+# "${MPI1[@]}" / "${MPI2[@]}" / "${MPI3[@]}" CMD...: CMD on 1, 2 or 3 ranks through the configured
+# launcher (arrays, not functions, so `timeout` can run them).
+for _n in 1 2 3; do eval "MPI$_n=(\"\$MPIEXEC\" \"\$MPIEXEC_NUMPROC_FLAG\" $_n \"\${MPI_PREFLAGS[@]}\")"; done
+mpirun_n() { local n=$1; shift; timeout 600 "$MPIEXEC" "$MPIEXEC_NUMPROC_FLAG" "$n" "${MPI_PREFLAGS[@]}" "$@"; }
 
 # A tiny GPT-Neo (GPT-2 vocabulary) at $WORK/init.
 make_tiny_model() {

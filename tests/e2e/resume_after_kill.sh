@@ -18,15 +18,14 @@ launcher=$!
 wait_for_steps "$WORK/killed/metrics.jsonl" 3
 victim=$(pgrep -f "^$UNL run --config $WORK/killed.toml" | tail -1)
 [ -n "$victim" ] || fail "no rank to kill"
-killed_at=$(date +%s)
 kill -9 "$victim"
+# The surviving rank must not hang (the bound only catches a hang; no duration is asserted), and
+# the output must say which rank died and how.
+timeout 300 tail --pid="$launcher" -f /dev/null || fail "the job still runs 300 s after a rank was killed (hang)"
 wait "$launcher"; rc=$?
-took=$(($(date +%s) - killed_at))
 [ "$rc" -ne 0 ] || fail "the job survived the death of a rank with exit 0"
-# The surviving rank must not hang, and the output must say which rank died and how.
-[ "$took" -le 60 ] || fail "the job took ${took}s to end after a rank was killed"
 grep -qE "rank [0-9]+ .*(signal 9|Killed)" "$WORK/killed1.log" || { cat "$WORK/killed1.log"; fail "the output does not name the killed rank"; }
-pass "kill -9 of one rank: the job ended non-zero in ${took}s, naming the rank"
+pass "kill -9 of one rank: the job ended non-zero by itself, naming the rank"
 ls "$WORK/killed/checkpoints/"*.h5 >/dev/null 2>&1 || fail "no checkpoint before the kill"
 mpirun_n 2 "$UNL" run --config "$WORK/killed.toml" >"$WORK/killed2.log" 2>&1 || { cat "$WORK/killed2.log"; fail "resume"; }
 grep -q "resumed from" "$WORK/killed2.log" || { cat "$WORK/killed2.log"; fail "did not resume"; }

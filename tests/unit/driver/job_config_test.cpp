@@ -32,27 +32,27 @@ std::string usage_message(const std::string& text, const std::vector<std::string
 
 TEST(JobConfig, DefaultsAreThePapers) {
   auto c = JobConfig::from_toml(kMinimal, "job.toml");
-  EXPECT_EQ(c.get_string("method.name"), "icu");
-  EXPECT_DOUBLE_EQ(c.get_float("method.w_forget"), 1.0);
-  EXPECT_DOUBLE_EQ(c.get_float("method.w_learn"), 0.5);
-  EXPECT_DOUBLE_EQ(c.get_float("method.w_kl"), 1.0);
-  EXPECT_DOUBLE_EQ(c.get_float("optim.lr"), 5e-6);
-  EXPECT_DOUBLE_EQ(c.get_float("optim.beta2"), 0.98);
-  EXPECT_DOUBLE_EQ(c.get_float("thresholds.ma"), 0.5994);
-  EXPECT_DOUBLE_EQ(c.get_float("thresholds.el"), 0.0499);
-  EXPECT_EQ(c.get_int("eval.n"), 10);
-  EXPECT_EQ(c.get_int("eval.suffix_start"), 150);
+  EXPECT_EQ(c.method.name, "icu");
+  EXPECT_DOUBLE_EQ(c.method.w_forget, 1.0);
+  EXPECT_DOUBLE_EQ(c.method.w_learn, 0.5);
+  EXPECT_DOUBLE_EQ(c.method.w_kl, 1.0);
+  EXPECT_DOUBLE_EQ(c.optim.lr, 5e-6);
+  EXPECT_DOUBLE_EQ(c.optim.beta2, 0.98);
+  EXPECT_DOUBLE_EQ(c.thresholds.ma, 0.5994);
+  EXPECT_DOUBLE_EQ(c.thresholds.el, 0.0499);
+  EXPECT_EQ(c.eval.n, 10);
+  EXPECT_EQ(c.eval.suffix_start, 150);
 }
 
 TEST(JobConfig, OverridesWinAndIntegersPromoteToFloats) {
   auto c = JobConfig::from_toml(std::string(kMinimal) + "[optim]\nlr = 1\n", "job.toml",
                                 {"train.batch_size=16", "method.name=ga", "output.dir=\"o u t\"",
                                  "thresholds.use_bleu=false"});
-  EXPECT_DOUBLE_EQ(c.get_float("optim.lr"), 1.0);
-  EXPECT_EQ(c.get_int("train.batch_size"), 16);
-  EXPECT_EQ(c.get_string("method.name"), "ga");
-  EXPECT_EQ(c.get_string("output.dir"), "o u t");
-  EXPECT_FALSE(c.get_bool("thresholds.use_bleu"));
+  EXPECT_DOUBLE_EQ(c.optim.lr, 1.0);
+  EXPECT_EQ(c.train.batch_size, 16);
+  EXPECT_EQ(c.method.name, "ga");
+  EXPECT_EQ(c.output.dir, "o u t");
+  EXPECT_FALSE(c.thresholds.use_bleu);
 }
 
 TEST(JobConfig, AllProblemsReportedAtOnce) {
@@ -60,10 +60,10 @@ TEST(JobConfig, AllProblemsReportedAtOnce) {
                            "[train]\nbatch_size = \"eight\"\nmax_epoch = 3\n"
                            "[optim]\nlr = -1.0\n[method]\nname = \"magic\"\n";
   const std::string msg = usage_message(text, {"nope.key=1", "train.seed=abc"});
-  EXPECT_NE(msg.find("'train.batch_size' must be a integer"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'train.batch_size' must be an integer"), std::string::npos) << msg;
   EXPECT_NE(msg.find("job.toml:9: unknown key 'train.max_epoch'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("--set: unknown key 'nope.key'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("--set train.seed: 'abc' is not a integer"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--set train.seed: 'abc' is not an integer"), std::string::npos) << msg;
   EXPECT_NE(msg.find("4 problems"), std::string::npos) << msg;
   // Value checks run once the types are right, again all together.
   const std::string msg2 = usage_message(std::string(kMinimal) + "[optim]\nlr = -1.0\n[method]\nname = \"magic\"\n");
@@ -107,10 +107,10 @@ TEST(JobConfig, RelativePathsResolveAgainstTheConfigFile) {
   std::system(("mkdir -p " + dir).c_str());
   std::ofstream(dir + "/job.toml") << kMinimal;
   auto c = JobConfig::from_file(dir + "/job.toml");
-  EXPECT_EQ(c.path("data.forget"), dir + "/forget.jsonl");
-  EXPECT_EQ(c.path("model.path"), "/models/neo");
+  EXPECT_EQ(c.data.forget, "forget.jsonl");  // as written until resolved
   c.resolve_paths();
-  EXPECT_EQ(c.get_string("data.forget"), dir + "/forget.jsonl");
+  EXPECT_EQ(c.data.forget, dir + "/forget.jsonl");
+  EXPECT_EQ(c.model.path, "/models/neo");
   EXPECT_THROW(JobConfig::from_file(dir + "/missing.toml"), unl::UsageError);
 }
 

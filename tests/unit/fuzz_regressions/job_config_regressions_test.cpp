@@ -58,10 +58,10 @@ TEST(FuzzRegressions, NonAsciiInStringsAndCommentsStillParses) {
       "forget = \"\"\"f\xc3\xa9\n\"quoted\" \xc3\xa9.jsonl\"\"\"\n"
       "retain = '''r\xc3\xa9\n'x' \xc3\xa9.jsonl'''\n";
   JobConfig cfg = JobConfig::from_toml(text, "ok.toml");
-  EXPECT_EQ(cfg.get_string("model.path"), "/m/\"caf\xc3\xa9\"");
-  EXPECT_EQ(cfg.get_string("model.tokenizer"), "/t/\xf0\x9f\x98\x80");
-  EXPECT_EQ(cfg.get_string("data.forget"), "f\xc3\xa9\n\"quoted\" \xc3\xa9.jsonl");
-  EXPECT_EQ(cfg.get_string("data.retain"), "r\xc3\xa9\n'x' \xc3\xa9.jsonl");
+  EXPECT_EQ(cfg.model.path, "/m/\"caf\xc3\xa9\"");
+  EXPECT_EQ(cfg.model.tokenizer, "/t/\xf0\x9f\x98\x80");
+  EXPECT_EQ(cfg.data.forget, "f\xc3\xa9\n\"quoted\" \xc3\xa9.jsonl");
+  EXPECT_EQ(cfg.data.retain, "r\xc3\xa9\n'x' \xc3\xa9.jsonl");
 }
 
 TEST(FuzzRegressions, ControlCharacterInsideAStringIsAUsageError) {
@@ -91,9 +91,9 @@ TEST(FuzzRegressions, QuotesWhereTomlAllowsThemStillParse) {
       "forget = \"f\xc3\xa9\"\n"
       "retain='r'\n";
   JobConfig cfg = JobConfig::from_toml(text, "ok.toml");
-  EXPECT_EQ(cfg.get_string("model.path"), "m");
-  EXPECT_EQ(cfg.get_string("data.forget"), "f\xc3\xa9");
-  EXPECT_EQ(cfg.get_string("data.retain"), "r");
-  EXPECT_DOUBLE_EQ(cfg.get_float("optim.lr"), 0.5);
-  EXPECT_DOUBLE_EQ(cfg.get_float("optim.beta1"), 0.8);
+  EXPECT_EQ(cfg.model.path, "m");
+  EXPECT_EQ(cfg.data.forget, "f\xc3\xa9");
+  EXPECT_EQ(cfg.data.retain, "r");
+  EXPECT_DOUBLE_EQ(cfg.optim.lr, 0.5);
+  EXPECT_DOUBLE_EQ(cfg.optim.beta1, 0.8);
 }

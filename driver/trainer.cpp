@@ -1,0 +1,179 @@
+// The step: collate, global normalisers, local loss share, backward, bucketed all-reduce, verdict.
+#include "driver/trainer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "comm/messages.h"
+#include "common/error.h"
+#include "data/data.h"
+#include "model/model.h"
+
+namespace unl::driver {
+
+namespace {
+
+// Deterministic reductions: gradients in fixed point with 40 fractional bits. A per-sample value
+// must stay below 2^22 / (samples in the global batch) so that no int64 sum can overflow.
+constexpr double kFixedScale = 1099511627776.0;  // 2^40
+constexpr double kFixedLimit = 4194304.0;        // 2^22
+
+}  // namespace
+
+Trainer::Trainer(model::CausalLMImpl& model, model::CausalLMImpl* reference, std::unique_ptr<unlearn::Method> method,
+                 const TrainerOptions& options)
+    : model_(model),
+      reference_(reference),
+      method_(std::move(method)),
+      pad_id_(options.pad_id),
+      device_(options.device),
+      deterministic_(options.deterministic),
+      batch_size_(options.batch_size) {
+  const OptimConfig& optim = options.optim;
+  const double bucket_mb = options.bucket_mb;
+  // Gradients are allocated once and zeroed in place every step: the buckets alias them.
+  unlearn::NamedTensors named;
+  for (auto& [name, p] : model::hf_state_dict(model_)) {
+    if (!p.requires_grad()) continue;
+    p.mutable_grad() = torch::zeros_like(p);
+    named.emplace_back(name, p);
+    params_.push_back(p);
+  }
+  unlearn::AdamOptions aopt;
+  aopt.lr = optim.lr;
+  aopt.beta1 = optim.beta1;
+  aopt.beta2 = optim.beta2;
+  aopt.eps = optim.eps;
+  adam_ = std::make_unique<unlearn::Adam>(named, aopt);
+  std::vector<torch::Tensor> grads;
+  for (auto& p : params_) grads.push_back(p.grad());
+  bucketer_ = std::make_unique<comm::GradientBucketer>(grads, static_cast<int64_t>(bucket_mb * (1 << 20)));
+  if (deterministic_) {
+    for (auto& p : params_) fixed_.push_back(torch::zeros(p.sizes(), p.options().dtype(torch::kInt64)));
+    fixed_bucketer_ =
+        std::make_unique<comm::GradientBucketer>(fixed_, static_cast<int64_t>(bucket_mb * (1 << 20)));
+  }
+}
+
+unlearn::Batch Trainer::collate(const LocalRows& rows) const {
+  // Right padding: positions come from the mask, so the side only matters for generation. At
+  // least one column even for a rank with no rows, so every tensor is well formed.
+  unlearn::Batch batch;
+  auto forget = data::collate(rows.forget, pad_id_, /*left_pad=*/false, /*pad_to=*/1);
+  batch.forget_ids = forget.ids.to(device_);
+  batch.forget_mask = forget.mask.to(device_);
+  if (method_->needs_neighbours()) {
+    auto neighbours = data::collate(rows.neighbours, pad_id_, /*left_pad=*/false, /*pad_to=*/1);
+    batch.neighbour_ids = neighbours.ids.to(device_);
+    batch.neighbour_mask = neighbours.mask.to(device_);
+  }
+  return batch;
+}
+
+unlearn::TermCounts Trainer::global_counts(comm::Communicator& comm, const unlearn::Batch& batch,
+                                           StepStats& stats) const {
+  // Global normalisers first: every rank divides its sums by the same totals.
+  auto counts = method_->count(batch);
+  std::vector<double> packed;
+  for (const auto& [k, v] : counts) packed.push_back(v);
+  if (!packed.empty())
+    comm.allreduce(packed.data(), packed.size(), comm::DType::kFloat64, comm::ReduceOp::kSum);
+  size_t k = 0;
+  for (auto& [name, v] : counts) {
+    v = packed[k++];
+    if (name.find("tokens") != std::string::npos) stats.tokens += v;
+  }
+  return counts;
+}
+
+std::map<std::string, double> Trainer::batched_backward(comm::Communicator& comm, const unlearn::Batch& batch,
+                                                        const unlearn::TermCounts& counts, int64_t step,
+                                                        RunHooks& hooks) {
+  unlearn::StepLoss loss;
+  if (batch.rows() > 0) loss = method_->loss(model_, reference_, batch, counts);
+  hooks.after_local_loss(step, comm.rank(), comm.size(), loss);
+  if (loss.loss.defined()) loss.loss.backward();
+  // Sum of local shares = the global-batch mean's gradient, for any world size.
+  std::vector<torch::Tensor> grads;
+  grads.reserve(params_.size());
+  for (auto& p : params_) grads.push_back(p.grad());
+  bucketer_->allreduce(comm, grads);
+  return loss.terms;
+}
+
+std::vector<std::pair<int64_t, std::map<std::string, double>>> Trainer::per_sample_backward(
+    comm::Communicator& comm, const LocalRows& rows, const unlearn::TermCounts& counts, int64_t step,
+    RunHooks& hooks) {
+  torch::NoGradGuard outer_ng;
+  for (auto& f : fixed_) f.zero_();
+  const double limit = kFixedLimit / static_cast<double>(std::max<int64_t>(1, batch_size_));
+  std::vector<std::pair<int64_t, std::map<std::string, double>>> terms;
+  for (size_t j = 0; j < rows.forget.size(); ++j) {
+    LocalRows one;
+    one.forget = {rows.forget[j]};
+    if (!rows.neighbours.empty()) one.neighbours = {rows.neighbours[j]};
+    for (auto& p : params_) p.mutable_grad().zero_();
+    unlearn::StepLoss loss;
+    {
+      torch::AutoGradMode grad_on(true);
+      loss = method_->loss(model_, reference_, collate(one), counts);
+      hooks.after_local_loss(step, comm.rank(), comm.size(), loss);
+      if (loss.loss.defined()) loss.loss.backward();
+    }
+    for (size_t k = 0; k < params_.size(); ++k) {
+      const auto g = params_[k].grad().to(torch::kFloat64);
+      const double peak = g.abs().max().item<double>();
+      // NaN/Inf pass through to the verdict below; only finite overflows are refused here.
+      UNL_CHECK(!(std::isfinite(peak) && peak >= limit),
+                "a per-sample gradient element of " + std::to_string(peak) +
+                    " is too large for deterministic reductions (limit " + std::to_string(limit) + ")",
+                "set runtime.deterministic_reductions = false, or lower optim.lr / method.w_forget");
+      fixed_[k].add_(torch::where(torch::isfinite(g), g * kFixedScale, torch::zeros_like(g)).round().to(torch::kInt64));
+    }
+    terms.emplace_back(rows.ids[j], loss.terms);
+  }
+  fixed_bucketer_->allreduce(comm, fixed_);
+  for (size_t k = 0; k < params_.size(); ++k)
+    params_[k].mutable_grad().copy_((fixed_[k].to(torch::kFloat64) / kFixedScale).to(params_[k].scalar_type()));
+  return terms;
+}
+
+StepStats Trainer::compute_gradients(comm::Communicator& comm, const LocalRows& rows, int64_t step,
+                                     RunHooks& hooks) {
+  StepStats stats;
+  const unlearn::Batch batch = collate(rows);
+  unlearn::TermCounts counts = global_counts(comm, batch, stats);
+  for (auto& p : params_) p.mutable_grad().zero_();
+  std::vector<std::map<std::string, double>> local_terms;
+  if (!deterministic_) {
+    local_terms.push_back(batched_backward(comm, batch, counts, step, hooks));
+    auto gathered = comm::gather_objects(comm, local_terms.front());
+    if (comm.rank() == 0)
+      for (const auto& part : gathered)
+        for (const auto& [name, v] : part) stats.terms[name] += v;
+  } else {
+    auto per_sample = per_sample_backward(comm, rows, counts, step, hooks);
+    for (const auto& [id, t] : per_sample) local_terms.push_back(t);
+    auto gathered = comm::gather_objects(comm, per_sample);
+    if (comm.rank() == 0) {
+      // Summed in sample-id order: the same additions, in the same order, on any world size.
+      std::vector<std::pair<int64_t, std::map<std::string, double>>> all;
+      for (auto& part : gathered) all.insert(all.end(), part.begin(), part.end());
+      std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (const auto& [id, t] : all)
+        for (const auto& [name, v] : t) stats.terms[name] += v;
+    }
+  }
+  std::vector<torch::Tensor> grads;
+  for (auto& p : params_) grads.push_back(p.grad());
+  hooks.after_gradients_reduced(step, grads);
+  bool local_ok = true;
+  for (const auto& t : local_terms)
+    for (const auto& [name, v] : t) local_ok = local_ok && std::isfinite(v);
+  // One verdict for all ranks: a NaN on one rank alone must stop (or skip) the step everywhere,
+  // or the ranks would take different branches and hang in the next collective.
+  stats.finite = !comm.any(!local_ok);
+  return stats;
+}
+
+}  // namespace unl::driver
