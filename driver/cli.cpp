@@ -75,13 +75,14 @@ int cli_main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("unlearn ") + UNL_VERSION);
 
   // run / train
-  std::string config_path, resume_path;
+  std::string config_path, resume_path, preset;
   bool fresh = false;
   auto* run = app.add_subcommand("run", "Unlearn the forget set (ICU or a baseline) as configured in a TOML file");
   run->add_option("--config,-c", config_path, "Job configuration (TOML)")->required()->check(CLI::ExistingFile);
   run->add_option("--set", g_overrides, "Override a key: --set train.batch_size=16 (repeatable)");
   run->add_option("--resume", resume_path, "Resume from this checkpoint instead of the newest in output.dir");
   run->add_flag("--fresh", fresh, "Ignore existing checkpoints and start over");
+  run->add_option("--preset", preset, "Start from a preset (paper-125m, paper-1.3b, paper-2.7b; see docs/config-reference.md)");
   auto* train = app.add_subcommand("train", "Fine-tune a model with plain next-token CE on data.forget (the same run loop)");
   train->add_option("--config,-c", config_path, "Job configuration (TOML); train.max_epochs epochs")->required()->check(CLI::ExistingFile);
   train->add_option("--set", g_overrides, "Override a key (repeatable)");
@@ -149,7 +150,7 @@ int cli_main(int argc, char** argv) {
       const bool is_train = static_cast<bool>(*train);
       // Parse before MPI so usage errors are reported once and quickly, with exit code 2.
       if (is_train) g_overrides.insert(g_overrides.begin(), "method.name=finetune");
-      JobConfig cfg = JobConfig::from_file(config_path, g_overrides);
+      JobConfig cfg = JobConfig::from_file(config_path, g_overrides, preset);
       RunOptions options;
       options.resume_path = resume_path;
       options.fresh = fresh;

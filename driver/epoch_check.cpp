@@ -28,12 +28,18 @@ unlearn::StopReason end_finetune_epoch(Job& job, const EpochRun& run) {
                                                          : unlearn::StopReason::kContinue;
 }
 
+// The data.retain row paired with sample i (-1: none).
+int64_t neighbour_row(const Job& job, size_t i) {
+  return i < job.state.neighbour.size() ? job.state.neighbour[i] : -1;
+}
+
 void log_epoch(Job& job, const EpochMeasurement& m, const EpochRecord& rec) {
   const auto& metrics = m.metrics;
   for (size_t i = 0; i < metrics.size(); ++i) {
     job.out.log.write({{"type", "sample"}, {"epoch", job.state.epoch}, {"id", job.state.ids[i]},
                        {"ma", metrics[i].ma}, {"el", metrics[i].el}, {"bleu", metrics[i].bleu},
-                       {"loss", metrics[i].loss}, {"active", static_cast<int>(job.state.flags[i])}});
+                       {"bertscore", metrics[i].bertscore}, {"loss", metrics[i].loss},
+                       {"neighbour", neighbour_row(job, i)}, {"active", static_cast<int>(job.state.flags[i])}});
   }
   job.out.log.write({{"type", "epoch"}, {"epoch", job.state.epoch}, {"active_before", rec.active_before},
                      {"active_after", rec.active_after}, {"mean_ma", rec.mean_ma}, {"mean_el", rec.mean_el},
@@ -114,6 +120,10 @@ void start_fresh(Job& job) {
     }
     s.before = before;
     s.latest = before;
+    // Epoch 0 (the official run's first check): samples already forgotten never train.
+    s.flags = unlearn::update_flags(s.flags, before, job.policy.thresholds, job.policy.refinement);
+    for (size_t i = 0; i < s.flags.size(); ++i)
+      if (!s.flags[i]) s.forgotten_epoch[i] = 0;
     record_examples_before(job);
   }
   s.threshold_ma = job.policy.thresholds.ma;

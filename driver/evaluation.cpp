@@ -13,7 +13,7 @@
 namespace boost::serialization {
 template <class Archive>
 void serialize(Archive& ar, unl::unlearn::SampleMetrics& m, const unsigned int) {
-  ar& m.id& m.ma& m.el& m.bleu& m.loss& m.tokens;
+  ar& m.id& m.ma& m.el& m.bleu& m.bertscore& m.loss& m.tokens;
 }
 }  // namespace boost::serialization
 
@@ -60,6 +60,8 @@ EvalSettings make_eval_settings(const JobConfig& cfg, int64_t pad_id) {
 
 unlearn::Thresholds make_thresholds(const JobConfig& cfg) {
   unlearn::Thresholds t;
+  t.rule = unlearn::parse_forget_rule(cfg.thresholds.rule);
+  t.bertscore = cfg.thresholds.bertscore;
   t.ma = cfg.thresholds.ma;
   t.el = cfg.thresholds.el;
   t.bleu = cfg.thresholds.bleu;

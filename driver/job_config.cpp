@@ -66,28 +66,33 @@ const std::vector<ConfigKey>& key_table() {
       UNL_KEY(optim, beta2, "Adam beta2.", kFixed),
       UNL_KEY(optim, eps, "Adam epsilon.", kFixed),
       UNL_KEY(train, batch_size, "Forget samples per global step, split over ranks.", kFixed),
+      UNL_KEY(train, batching, "active: each epoch batches only the active pairs; official: every epoch walks all pairs in a seeded order, inactive pairs keep their batch slots masked and a batch with no active pair is skipped (the official ICU code's step count).", kFixed, {"active", "official"}),
       UNL_KEY(train, max_epochs, "Stop after this many epochs even if not everything is forgotten (0: no cap).", kMayChange),
       UNL_KEY(train, max_steps, "Stop after this many optimiser steps in total (-1: no cap).", kMayChange),
       UNL_KEY(train, seed, "Seed of the epoch permutations.", kFixed),
       UNL_KEY(train, nan_policy, "On a NaN/Inf loss: stop (checkpoint the last good state and exit 1) or skip (drop the step).", kMayChange, {"stop", "skip"}),
       UNL_KEY(train, check_weights_every, "Debug check: every N steps verify all ranks hold identical weights (0: off).", kMayChange),
+      UNL_KEY(neighbours, index, "Precomputed pairs instead of mining: JSONL lines {\"forget\": id, \"neighbour\": id} (ids of data.forget and data.retain rows) or a .npy of retain row numbers, one per forget row. Honoured exactly.", kFixed | kPath),
       UNL_KEY(neighbours, distance, "Embedding distance.", kFixed, {"l2", "cosine"}),
       UNL_KEY(neighbours, span_begin, "First token of the span whose mean hidden state embeds a sequence.", kFixed),
       UNL_KEY(neighbours, span_end, "One past the last token of that span (-1: to the end).", kFixed),
       UNL_KEY(neighbours, batch_size, "Sequences embedded together.", kMayChange),
       UNL_KEY(eval, n, "n of EL_n.", kFixed),
       UNL_KEY(eval, suffix_start, "s: EL_n averages prefixes x_<i for i = s .. T-n (1 = Jang et al.).", kFixed),
-      UNL_KEY(eval, prefix_len, "BLEU: prompt length of the generated continuation.", kFixed),
-      UNL_KEY(eval, gen_len, "BLEU: continuation length.", kFixed),
+      UNL_KEY(eval, prompt_begin, "Continuation check: first token of the prompt (official ICU: 100).", kFixed),
+      UNL_KEY(eval, prefix_len, "Continuation check: prompt length (tokens [prompt_begin, prompt_begin + prefix_len)).", kFixed),
+      UNL_KEY(eval, gen_len, "Continuation check: tokens generated and compared with the next gen_len tokens of the sample.", kFixed),
       UNL_KEY(eval, num_beams, "Beams of the BLEU continuation (official ICU: 2).", kFixed),
       UNL_KEY(eval, batch_size, "Sequences evaluated together.", kMayChange),
+      UNL_KEY(thresholds, rule, "Per-sample verdict. official: forgotten when BLEU < thresholds.bleu or (with eval.bertscore_model) BERTScore-F1 < thresholds.bertscore; all: when every enabled check (use_bleu, use_el, use_ma) is below its threshold.", kFixed, {"official", "all"}),
       UNL_KEY(thresholds, mode, "fixed (use the values below) or calibrate (mean MA / EL_n of data.heldout).", kFixed, {"fixed", "calibrate"}),
       UNL_KEY(thresholds, ma, "tau_MA: memorisation accuracy below which a sample counts as forgotten.", kFixed),
       UNL_KEY(thresholds, el, "tau_EL: extraction likelihood EL_n below which a sample counts as forgotten.", kFixed),
       UNL_KEY(thresholds, bleu, "BLEU-4 of the continuation below which a sample counts as forgotten.", kFixed),
-      UNL_KEY(thresholds, use_ma, "Use MA in the per-sample check.", kFixed),
-      UNL_KEY(thresholds, use_el, "Use EL_n in the per-sample check.", kFixed),
-      UNL_KEY(thresholds, use_bleu, "Use BLEU in the per-sample check.", kFixed),
+      UNL_KEY(thresholds, bertscore, "BERTScore-F1 of the continuation below which a sample counts as forgotten (rule official, with eval.bertscore_model).", kFixed),
+      UNL_KEY(thresholds, use_ma, "Rule all: MA takes part in the per-sample check; also the set-level stop rule's MA criterion.", kFixed),
+      UNL_KEY(thresholds, use_el, "Rule all: EL_n takes part in the per-sample check; also the set-level stop rule's EL criterion.", kFixed),
+      UNL_KEY(thresholds, use_bleu, "Rule all: BLEU takes part in the per-sample check.", kFixed),
       UNL_KEY(thresholds, refinement, "recompute (flags re-evaluated every epoch; a sample may come back) or permanent.", kFixed, {"recompute", "permanent"}),
       UNL_KEY(checkpoint, every_steps, "Also checkpoint every N optimiser steps (0: epoch ends and signals only).", kMayChange),
       UNL_KEY(checkpoint, keep_last, "Checkpoints kept; older ones are deleted after a newer one is safely written.", kMayChange),
@@ -104,6 +109,35 @@ const std::vector<ConfigKey>& key_table() {
   return keys;
 }
 #undef UNL_KEY
+
+// The official ICU settings (himalalps/ICU scripts/train-*.sh and the paper, arXiv 2407.20271):
+// per-sample check on tokens [100, 150) -> [150, 200) with 2 beams, BLEU < 0.01 or BERTScore-F1
+// < 0.3, the official step accounting, EL_10 over suffixes from 150, neighbours from tokens
+// [100, 200). Learning rates and batch sizes per model size as the paper reports them.
+std::vector<std::string> official_common() {
+  return {"data.max_tokens=200",      "method.name=icu",       "method.w_forget=1.0",   "method.w_learn=0.5",
+          "method.w_kl=1.0",          "optim.beta1=0.9",       "optim.beta2=0.98",      "optim.eps=1e-8",
+          "train.batching=official",  "neighbours.span_begin=100", "neighbours.span_end=200",
+          "eval.n=10",                "eval.suffix_start=150", "eval.prompt_begin=100", "eval.prefix_len=50",
+          "eval.gen_len=50",          "eval.num_beams=2",      "thresholds.rule=official",
+          "thresholds.bleu=0.01",     "thresholds.bertscore=0.3", "thresholds.mode=fixed"};
+}
+std::vector<std::string> with(std::vector<std::string> base, const std::vector<std::string>& more) {
+  base.insert(base.end(), more.begin(), more.end());
+  return base;
+}
+
+const std::vector<ConfigPreset>& preset_table() {
+  static const std::vector<ConfigPreset> presets = {
+      {"paper-125m", "GPT-Neo 125M as in the paper: lr 5e-6, batch 8, tau_MA 0.5994, tau_EL 0.0499",
+       with(official_common(), {"optim.lr=5e-6", "train.batch_size=8", "thresholds.ma=0.5994", "thresholds.el=0.0499"})},
+      {"paper-1.3b", "GPT-Neo 1.3B as in the paper: lr 2e-6, batch 4, tau_MA 0.7994, tau_EL 0.6499 (scripts/train-1_3b.sh)",
+       with(official_common(), {"optim.lr=2e-6", "train.batch_size=4", "thresholds.ma=0.7994", "thresholds.el=0.6499"})},
+      {"paper-2.7b", "GPT-Neo 2.7B as in the paper: lr 2e-6, batch 4, tau_MA 0.5994, tau_EL 0.0499",
+       with(official_common(), {"optim.lr=2e-6", "train.batch_size=4", "thresholds.ma=0.5994", "thresholds.el=0.0499"})},
+  };
+  return presets;
+}
 
 std::string kind_name(const ConfigValue& v) {
   switch (v.index()) {
@@ -270,6 +304,7 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
   need(c.method.npo_beta > 0, "'method.npo_beta' must be > 0");
   need(c.eval.n >= 1, "'eval.n' must be >= 1");
   need(c.eval.suffix_start >= 1, "'eval.suffix_start' must be >= 1");
+  need(c.eval.prompt_begin >= 0, "'eval.prompt_begin' must be >= 0");
   need(c.eval.prefix_len >= 1, "'eval.prefix_len' must be >= 1");
   need(c.eval.gen_len >= 1, "'eval.gen_len' must be >= 1");
   need(c.eval.num_beams >= 1, "'eval.num_beams' must be >= 1");
@@ -281,6 +316,7 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
   need(c.thresholds.ma >= 0 && c.thresholds.ma <= 1, "'thresholds.ma' must be in [0, 1]");
   need(c.thresholds.el >= 0 && c.thresholds.el <= 1, "'thresholds.el' must be in [0, 1]");
   need(c.thresholds.bleu >= 0 && c.thresholds.bleu <= 1, "'thresholds.bleu' must be in [0, 1]");
+  need(c.thresholds.bertscore >= -1 && c.thresholds.bertscore <= 1, "'thresholds.bertscore' must be in [-1, 1]");
   need(c.checkpoint.keep_last >= 1, "'checkpoint.keep_last' must be >= 1");
   need(c.checkpoint.every_steps >= 0, "'checkpoint.every_steps' must be >= 0");
   need(c.runtime.threads >= 0, "'runtime.threads' must be >= 0");
@@ -341,6 +377,7 @@ void apply_overrides(const std::vector<std::string>& overrides, JobConfig& cfg, 
 }  // namespace
 
 const std::vector<ConfigKey>& config_keys() { return key_table(); }
+const std::vector<ConfigPreset>& config_presets() { return preset_table(); }
 
 const ConfigKey* find_config_key(const std::string& key) {
   for (const auto& k : key_table())
@@ -349,9 +386,20 @@ const ConfigKey* find_config_key(const std::string& key) {
 }
 
 JobConfig JobConfig::from_toml(const std::string& text, const std::string& source,
-                               const std::vector<std::string>& overrides) {
+                               const std::vector<std::string>& overrides, const std::string& preset) {
   JobConfig cfg;
   std::vector<std::string> errors;
+  if (!preset.empty()) {
+    const auto& all = preset_table();
+    auto it = std::find_if(all.begin(), all.end(), [&](const ConfigPreset& p) { return p.name == preset; });
+    if (it == all.end()) {
+      std::string names;
+      for (const auto& p : all) names += (names.empty() ? "" : ", ") + p.name;
+      errors.push_back("--preset '" + preset + "' does not exist; use one of " + names);
+    } else {
+      apply_overrides(it->values, cfg, errors);
+    }
+  }
   if (auto bad = toml_prescan(text)) errors.push_back(source + ":" + *bad);
   if (errors.empty()) {
     try {
@@ -374,14 +422,15 @@ JobConfig JobConfig::from_toml(const std::string& text, const std::string& sourc
   return cfg;
 }
 
-JobConfig JobConfig::from_file(const std::string& path, const std::vector<std::string>& overrides) {
+JobConfig JobConfig::from_file(const std::string& path, const std::vector<std::string>& overrides,
+                               const std::string& preset) {
   std::ifstream in(path);
   if (!in)
     UNL_USAGE_ERROR("cannot read config file '" + path + "'",
                     "check the path; `unlearn config --example` prints a starting point");
   std::stringstream ss;
   ss << in.rdbuf();
-  JobConfig cfg = from_toml(ss.str(), path, overrides);
+  JobConfig cfg = from_toml(ss.str(), path, overrides, preset);
   cfg.base_dir = std::filesystem::absolute(path).parent_path().string();
   return cfg;
 }
@@ -458,6 +507,14 @@ std::string config_reference_markdown() {
     type = type.substr(type.find(' ') + 1);
     out += "| `" + k.key + "` | " + type + " | `" + to_toml_literal(k.default_value()) + "` | " +
            (k.resume_sensitive ? "fixed" : "may change") + " | " + help + " |\n";
+  }
+  out += "\n## Presets\n\n`unlearn run --preset NAME` starts from these values; the job file and `--set` still\n"
+         "override them. Sources: the official code's `scripts/train-*.sh` (himalalps/ICU) and the paper.\n"
+         "The official scripts use lr 5e-6 for all three sizes; the paper reports 2e-6 for 1.3B and 2.7B.\n";
+  for (const auto& p : preset_table()) {
+    out += "\n### `" + p.name + "`\n\n" + p.description + ".\n\n```toml\n";
+    for (const auto& v : p.values) out += v + "\n";
+    out += "```\n";
   }
   return out;
 }

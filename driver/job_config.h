@@ -45,6 +45,7 @@ struct OptimConfig {
 
 struct TrainConfig {
   int64_t batch_size = 8;
+  std::string batching = "active";
   int64_t max_epochs = 30;
   int64_t max_steps = -1;
   int64_t seed = 42;
@@ -53,6 +54,7 @@ struct TrainConfig {
 };
 
 struct NeighboursConfig {
+  std::string index;  // file of precomputed pairs ("" = mine them)
   std::string distance = "l2";
   int64_t span_begin = 100;
   int64_t span_end = 200;
@@ -62,6 +64,7 @@ struct NeighboursConfig {
 struct EvalConfig {
   int64_t n = 10;
   int64_t suffix_start = 150;
+  int64_t prompt_begin = 100;
   int64_t prefix_len = 50;
   int64_t gen_len = 50;
   int64_t num_beams = 2;
@@ -69,10 +72,12 @@ struct EvalConfig {
 };
 
 struct ThresholdsConfig {
+  std::string rule = "official";
   std::string mode = "fixed";
   double ma = 0.5994;
   double el = 0.0499;
   double bleu = 0.01;
+  double bertscore = 0.3;
   bool use_ma = true;
   bool use_el = true;
   bool use_bleu = true;
@@ -115,12 +120,14 @@ struct JobConfig {
   /// Directory the config file was read from ("" for text); relative paths resolve there.
   std::string base_dir;
 
-  /// Parse TOML text (source names it in messages), then apply --set overrides ("key=value").
-  /// Unknown keys, wrong types and impossible values are collected and thrown together as one
+  /// Start from the defaults (and a preset's values when `preset` is not empty), parse TOML text
+  /// (source names it in messages), then apply --set overrides ("key=value"). Unknown keys, wrong
+  /// types, unknown presets and impossible values are collected and thrown together as one
   /// unl::UsageError.
   static JobConfig from_toml(const std::string& text, const std::string& source,
-                             const std::vector<std::string>& overrides = {});
-  static JobConfig from_file(const std::string& path, const std::vector<std::string>& overrides = {});
+                             const std::vector<std::string>& overrides = {}, const std::string& preset = "");
+  static JobConfig from_file(const std::string& path, const std::vector<std::string>& overrides = {},
+                             const std::string& preset = "");
 
   /// The resolved configuration as TOML (every key, grouped by section).
   std::string to_toml() const;
@@ -147,6 +154,15 @@ struct ConfigKey {
   void (*set)(JobConfig&, const ConfigValue&) = nullptr;
   ConfigValue default_value() const { return get(JobConfig{}); }
 };
+
+/// A named set of values applied before the job file (`unlearn run --preset NAME`): the file and
+/// --set still override them.
+struct ConfigPreset {
+  std::string name;
+  std::string description;
+  std::vector<std::string> values;  // "key=value", as --set takes them
+};
+const std::vector<ConfigPreset>& config_presets();
 
 /// Every configuration key, in documentation order.
 const std::vector<ConfigKey>& config_keys();

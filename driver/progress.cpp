@@ -77,8 +77,10 @@ void print_before_summary(const JobState& s, const unlearn::Thresholds& t, int n
     ma += m.ma / s.before.size();
     el += m.el / s.before.size();
   }
-  log::info("before unlearning: {} forget samples, mean MA {:.4f} (< {:.4f} needed), mean EL{} {:.4f} (< {:.4f} needed){}",
-            s.before.size(), ma, t.ma, n, el, t.el,
+  const auto active = std::count(s.flags.begin(), s.flags.end(), 1);
+  log::info("before unlearning: {} forget samples, {} already forgotten (epoch-0 check), {} to unlearn; mean MA {:.4f} "
+            "(< {:.4f} needed), mean EL{} {:.4f} (< {:.4f} needed){}",
+            s.before.size(), static_cast<int64_t>(s.flags.size()) - active, active, ma, t.ma, n, el, t.el,
             s.heldout_ppl_before > 0 ? fmt::format(", held-out PPL {:.2f}", s.heldout_ppl_before) : "");
 }
 

@@ -248,7 +248,8 @@ void write_reports(const std::string& out_dir, const JobConfig& cfg, const JobSt
   r["wall_s"] = state.wall_s;
   r["sessions"] = state.sessions;
   r["forget_samples"] = static_cast<int64_t>(state.ids.size());
-  r["thresholds"] = {{"ma", thresholds.ma}, {"el", thresholds.el}, {"bleu", thresholds.bleu},
+  r["thresholds"] = {{"rule", cfg.thresholds.rule}, {"ma", thresholds.ma}, {"el", thresholds.el},
+                     {"bleu", thresholds.bleu}, {"bertscore", thresholds.bertscore},
                      {"n", cfg.eval.n}, {"mode", cfg.thresholds.mode},
                      {"refinement", cfg.thresholds.refinement}};
   const double ppl_after = state.history.empty() ? state.heldout_ppl_before : state.history.back().heldout_ppl;
@@ -271,8 +272,9 @@ void write_reports(const std::string& out_dir, const JobConfig& cfg, const JobSt
               {"forgotten_epoch", state.forgotten_epoch.size() > i ? state.forgotten_epoch[i] : -1},
               {"neighbour", state.neighbour.size() > i ? state.neighbour[i] : -1}};
     auto put = [&](const char* key, const std::vector<unlearn::SampleMetrics>& m) {
-      s[key] = i < m.size() ? json{{"ma", m[i].ma}, {"el", m[i].el}, {"bleu", m[i].bleu}, {"loss", m[i].loss}}
-                            : json{{"ma", 0.0}, {"el", 0.0}, {"bleu", 0.0}, {"loss", 0.0}};
+      s[key] = i < m.size() ? json{{"ma", m[i].ma}, {"el", m[i].el}, {"bleu", m[i].bleu},
+                                   {"bertscore", m[i].bertscore}, {"loss", m[i].loss}}
+                            : json{{"ma", 0.0}, {"el", 0.0}, {"bleu", 0.0}, {"bertscore", -1.0}, {"loss", 0.0}};
     };
     put("before", state.before);
     put("after", state.latest);

@@ -146,6 +146,7 @@ void check_samples(const Checker& c, int64_t epoch) {
     if (m != 0 && m != n)
       c.damaged("'" + prefix + "/id'", "has " + std::to_string(m) + " entries, the job has " + std::to_string(n));
     for (const char* f : {"ma", "el", "bleu", "loss", "tokens"}) c.vector(prefix + "/" + f, m);
+    if (c.st_.tensors.count(prefix + "/bertscore")) c.vector(prefix + "/bertscore", m);  // absent in older files
     for (int64_t i = 0; i < m; ++i)
       if (m_ids[i] != static_cast<double>(ids[i]))
         c.damaged("'" + prefix + "/id'", "entry " + std::to_string(i) + " is not the forget set's id");

@@ -33,8 +33,9 @@ bool already_done(Job& job) {
   if (job.policy.is_finetune || job.state.epoch != 0 || job.state.batch_in_epoch != 0) return false;
   const auto reason = unlearn::stop_rule(job.state.before, job.state.flags, job.policy.thresholds, 0,
                                          job.cfg.train.max_epochs);
-  if (reason != unlearn::StopReason::kThresholdsMet) return false;
-  log::info("the forget set is already below the thresholds; nothing to unlearn");
+  if (reason != unlearn::StopReason::kThresholdsMet && reason != unlearn::StopReason::kNoActiveSamples) return false;
+  log::info("the forget set already meets the stop rule before any update ({}); the model is left unchanged",
+            unlearn::stop_reason_name(reason));
   finish(job, unlearn::stop_reason_name(reason));
   return true;
 }

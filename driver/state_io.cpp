@@ -28,18 +28,15 @@ std::vector<double> to_f64(const torch::Tensor& t) {
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
-const char* const kMetricFields[] = {"id", "ma", "el", "bleu", "loss", "tokens"};
-const char* const kHistoryFields[] = {"epoch", "active_before", "active_after", "steps", "mean_ma",
-                                      "mean_el", "mean_bleu", "heldout_ppl", "wall_s"};
-
 void put_metrics(checkpoint::State& st, const std::string& prefix, const std::vector<unlearn::SampleMetrics>& m) {
-  std::vector<double> ma, el, bleu, loss;
+  std::vector<double> ma, el, bleu, bertscore, loss;
   std::vector<int64_t> ids, tokens;
   for (const auto& x : m) {
     ids.push_back(x.id);
     ma.push_back(x.ma);
     el.push_back(x.el);
     bleu.push_back(x.bleu);
+    bertscore.push_back(x.bertscore);
     loss.push_back(x.loss);
     tokens.push_back(x.tokens);
   }
@@ -47,6 +44,7 @@ void put_metrics(checkpoint::State& st, const std::string& prefix, const std::ve
   st.tensors[prefix + "/ma"] = f64(ma);
   st.tensors[prefix + "/el"] = f64(el);
   st.tensors[prefix + "/bleu"] = f64(bleu);
+  st.tensors[prefix + "/bertscore"] = f64(bertscore);
   st.tensors[prefix + "/loss"] = f64(loss);
   st.tensors[prefix + "/tokens"] = i64(tokens);
 }
@@ -58,8 +56,19 @@ std::vector<unlearn::SampleMetrics> get_metrics(const checkpoint::State& st, con
   auto bleu = to_f64(st.tensors.at(prefix + "/bleu"));
   auto loss = to_f64(st.tensors.at(prefix + "/loss"));
   auto tokens = to_i64(st.tensors.at(prefix + "/tokens"));
+  // BERTScore was added after format version 1 was first written: older checkpoints lack it.
+  const auto bs = st.tensors.count(prefix + "/bertscore") ? to_f64(st.tensors.at(prefix + "/bertscore"))
+                                                          : std::vector<double>(ids.size(), -1.0);
   std::vector<unlearn::SampleMetrics> out(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) out[i] = {ids[i], ma[i], el[i], bleu[i], loss[i], tokens[i]};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    out[i].id = ids[i];
+    out[i].ma = ma[i];
+    out[i].el = el[i];
+    out[i].bleu = bleu[i];
+    out[i].bertscore = bs[i];
+    out[i].loss = loss[i];
+    out[i].tokens = tokens[i];
+  }
   return out;
 }
 
@@ -128,7 +137,8 @@ ResumeContext make_resume_context(const JobConfig& cfg, const std::vector<int64_
   }
   ctx.input_hashes["model.path"] = model_dir_fingerprint(cfg.model.path);
   for (const auto& [key, path] : {std::pair{"data.forget", cfg.data.forget}, std::pair{"data.retain", cfg.data.retain},
-                                  std::pair{"data.heldout", cfg.data.heldout}})
+                                  std::pair{"data.heldout", cfg.data.heldout},
+                                  std::pair{"neighbours.index", cfg.neighbours.index}})
     if (!path.empty()) ctx.input_hashes[key] = hex64(hash_file(path));
   return ctx;
 }

@@ -18,11 +18,19 @@ LocalRows local_rows(const Job& job, const EpochPlan& ep, int64_t b,
   const bool neighbours = job.trainer->method().needs_neighbours();
   for (int64_t id : ep.plan.local(b, job.comm.rank())) {
     const int64_t i = index_of.at(id);
+    if (!job.state.flags[i]) continue;  // official batching: an inactive pair's slot is masked
     rows.ids.push_back(id);
     rows.forget.push_back(&job.in.forget.tokens[i]);
     if (neighbours) rows.neighbours.push_back(&job.in.pool.tokens[job.state.neighbour[i]]);
   }
   return rows;
+}
+
+// Whether a global batch holds an active sample (every rank sees the same flags).
+bool has_active(const Job& job, const std::vector<int64_t>& batch, const std::unordered_map<int64_t, int64_t>& index_of) {
+  for (int64_t id : batch)
+    if (job.state.flags[index_of.at(id)]) return true;
+  return false;
 }
 
 // Debug check (train.check_weights_every): every rank holds the same weights.
@@ -82,11 +90,15 @@ void record_step(Job& job, const EpochPlan& ep, int64_t b, const StepStats& stat
 
 EpochPlan plan_epoch(const Job& job) {
   EpochPlan ep;
-  for (size_t i = 0; i < job.in.forget.size(); ++i)
-    if (job.state.flags[i])
-      ep.active.push_back({job.in.forget.ids[i], static_cast<int64_t>(job.in.forget.tokens[i].size())});
+  ep.masked = job.cfg.train.batching == "official";
+  std::vector<shard::SampleRef> all;
+  for (size_t i = 0; i < job.in.forget.size(); ++i) {
+    const shard::SampleRef ref{job.in.forget.ids[i], static_cast<int64_t>(job.in.forget.tokens[i].size())};
+    all.push_back(ref);
+    if (job.state.flags[i]) ep.active.push_back(ref);
+  }
   if (!ep.active.empty())
-    ep.plan = shard::make_plan(ep.active, job.comm.size(), job.cfg.train.batch_size,
+    ep.plan = shard::make_plan(ep.masked ? all : ep.active, job.comm.size(), job.cfg.train.batch_size,
                                static_cast<uint64_t>(job.cfg.train.seed), job.state.epoch);
   return ep;
 }
@@ -97,6 +109,10 @@ EpochEnd train_epoch(Job& job, const EpochPlan& ep, Progress& progress, EpochRun
   const TrainConfig& tc = job.cfg.train;
   const int64_t every = job.cfg.checkpoint.every_steps;
   for (int64_t b = job.state.batch_in_epoch; b < ep.plan.num_batches(); ++b) {
+    if (ep.masked && !has_active(job, ep.plan.batches[b], index_of)) {
+      job.state.batch_in_epoch = b + 1;  // every pair of this batch is already forgotten: no step
+      continue;
+    }
     const double t0 = now_s();
     auto stats = job.trainer->compute_gradients(job.comm, local_rows(job, ep, b, index_of), job.state.step + 1, job.hooks);
     if (!stats.finite) {

@@ -12,10 +12,13 @@
 
 namespace unl::driver {
 
-/// The active forget samples of an epoch and their global batches split over ranks.
+/// The active forget samples of an epoch and their global batches split over ranks. With
+/// train.batching = official the batches cover every sample (inactive ones keep their slots and
+/// are masked when the step is formed); otherwise only the active ones.
 struct EpochPlan {
   std::vector<shard::SampleRef> active;
   shard::ShardPlan plan;
+  bool masked = false;  // official batching: batches hold inactive samples too
 };
 
 /// The plan of the epoch after job.state.epoch, from the current flags (empty `active` when

@@ -39,6 +39,7 @@ struct SampleMetrics {
   double ma = 0;     // memorisation accuracy
   double el = 0;     // EL_n
   double bleu = 0;   // BLEU-4 of the continuation (needs decoded text; see evaluate_samples)
+  double bertscore = -1;  // BERTScore-F1 of the continuation; -1 when no BERTScore model is configured
   double loss = 0;   // mean token CE of the sequence (for PPL)
   int64_t tokens = 0;
 };

@@ -12,7 +12,15 @@ RefinementMode parse_refinement(const std::string& name) {
                   "use \"recompute\" (flags recomputed every epoch) or \"permanent\"");
 }
 
+ForgetRule parse_forget_rule(const std::string& name) {
+  if (name == "official") return ForgetRule::kOfficial;
+  if (name == "all") return ForgetRule::kAll;
+  UNL_USAGE_ERROR("unknown forgetting rule '" + name + "'",
+                  "use \"official\" (BLEU or BERTScore below threshold) or \"all\" (every enabled check)");
+}
+
 bool is_forgotten(const SampleMetrics& m, const Thresholds& t) {
+  if (t.rule == ForgetRule::kOfficial) return m.bleu < t.bleu || (m.bertscore >= 0 && m.bertscore < t.bertscore);
   // With no criterion enabled per-sample refinement is off: nothing is ever dropped.
   if (!t.use_bleu && !t.use_el && !t.use_ma) return false;
   if (t.use_bleu && !(m.bleu < t.bleu)) return false;

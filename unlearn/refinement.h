@@ -9,11 +9,20 @@
 
 namespace unl::unlearn {
 
+/// Which per-sample verdict decides that a sample is forgotten.
+enum class ForgetRule {
+  kOfficial,  // the official ICU check: BLEU < bleu, or (when computed) BERTScore-F1 < bertscore
+  kAll,       // every enabled criterion below its threshold (BLEU, EL_n, MA)
+};
+ForgetRule parse_forget_rule(const std::string& name);  // "official" | "all"
+
 struct Thresholds {
-  double ma = 0.5994;    // tau_MA (paper default)
-  double el = 0.0499;    // tau_EL (paper default)
-  double bleu = 0.01;    // a sample with BLEU-4 below this is forgotten (official ICU)
-  bool use_bleu = true;
+  ForgetRule rule = ForgetRule::kOfficial;
+  double ma = 0.5994;      // tau_MA (paper default)
+  double el = 0.0499;      // tau_EL (paper default)
+  double bleu = 0.01;      // a sample with BLEU-4 below this is forgotten (official ICU)
+  double bertscore = 0.3;  // ... or with BERTScore-F1 below this (official ICU, when configured)
+  bool use_bleu = true;    // rule kAll: which criteria take part
   bool use_el = true;
   bool use_ma = true;
 };
@@ -21,8 +30,9 @@ struct Thresholds {
 enum class RefinementMode { kRecompute, kPermanent };
 RefinementMode parse_refinement(const std::string& name);  // "recompute" | "permanent"
 
-/// A sample stays active while it is not yet forgotten: forgotten means every enabled per-sample
-/// criterion is below its threshold (BLEU < bleu, EL_n < el, MA < ma).
+/// A sample stays active while it is not yet forgotten. kOfficial: forgotten when BLEU < bleu or,
+/// when a BERTScore was computed (bertscore >= 0), BERTScore-F1 < bertscore. kAll: forgotten when
+/// every enabled criterion is below its threshold (BLEU < bleu, EL_n < el, MA < ma).
 bool is_forgotten(const SampleMetrics& m, const Thresholds& t);
 
 /// New active flags. kRecompute: flag = !forgotten for every sample (a sample may come back);

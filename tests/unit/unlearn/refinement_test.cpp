@@ -13,8 +13,25 @@ SampleMetrics m(double ma, double el, double bleu) {
   return s;
 }
 
-TEST(Refinement, ForgottenNeedsEveryEnabledCriterionBelowThreshold) {
+TEST(Refinement, OfficialRuleIsBleuOrBertScoreBelowThreshold) {
+  Thresholds t;  // rule official, bleu 0.01, bertscore 0.3 (the official ICU check)
+  EXPECT_EQ(t.rule, ForgetRule::kOfficial);
+  EXPECT_TRUE(is_forgotten(m(0.99, 0.9, 0.0099), t));   // BLEU alone decides: EL and MA do not
+  EXPECT_FALSE(is_forgotten(m(0.0, 0.0, 0.01), t));     // at the threshold: not below
+  SampleMetrics s = m(0.9, 0.9, 0.5);
+  EXPECT_FALSE(is_forgotten(s, t));                     // no BERTScore computed (-1): BLEU only
+  s.bertscore = 0.29;
+  EXPECT_TRUE(is_forgotten(s, t));                      // BERTScore-F1 < 0.3 is enough
+  s.bertscore = 0.3;
+  EXPECT_FALSE(is_forgotten(s, t));
+  EXPECT_EQ(parse_forget_rule("all"), ForgetRule::kAll);
+  EXPECT_EQ(parse_forget_rule("official"), ForgetRule::kOfficial);
+  EXPECT_THROW(parse_forget_rule("any"), UsageError);
+}
+
+TEST(Refinement, AllRuleNeedsEveryEnabledCriterionBelowThreshold) {
   Thresholds t;  // ma 0.5994, el 0.0499, bleu 0.01
+  t.rule = ForgetRule::kAll;
   struct Row {
     SampleMetrics metrics;
     bool forgotten;
