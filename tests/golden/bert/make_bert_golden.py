@@ -260,14 +260,29 @@ def main():
         expected["sentence_mean"] = mean
         expected["sentence_mean_normalized"] = torch.nn.functional.normalize(mean, p=2, dim=1)
         scorer = BertScoreReference(W, c, tok, num_layers=2)
-        cands, refs = [p[0] for p in PAIRS], [p[1] for p in PAIRS]
+        scorer0 = BertScoreReference(W, c, tok, num_layers=0)
+        # Two one-word texts where the candidate word's best layer-0 cosine is negative (the pair with
+        # the lowest one), appended after the long
+        # pairs: in a chunk with a longer text, bert_score's padding zeros win the max.
+        words = [t for t in vocab[5:] if t.isalpha() and t.islower()]
+        st = scorer0.embed(words, 64)
+        unit = {w: st[w][0] / st[w][0].norm(dim=-1, keepdim=True) for w in words}
+        quirk = min(((w, v) for w in words for v in words), key=lambda p: float((unit[p[0]][1:2] @ unit[p[1]].T).max()))
+        assert float((unit[quirk[0]][1:2] @ unit[quirk[1]].T).max()) < 0
+        pairs = PAIRS + [quirk, quirk[::-1]]
+        cands, refs = [p[0] for p in pairs], [p[1] for p in pairs]
         scores = {str(bs): scorer.score(cands, refs, bs) for bs in (4, 64)}
+        # Layer 0 (the embeddings output) has negative best cosines, so bert_score's padding zeros
+        # change results between batch size 1 (no padding) and 4: both are kept.
+        layer0 = {str(bs): scorer0.score(cands, refs, bs) for bs in (1, 4)}
+        assert any(abs(a[0] - b[0]) > 1e-3 for a, b in zip(layer0["1"], layer0["4"]) if a[0] is not None)
     os.makedirs(os.path.join(HERE, "expected"), exist_ok=True)
     write_safetensors(os.path.join(HERE, "expected", "outputs.safetensors"), expected)
     with open(os.path.join(HERE, "expected", "texts.json"), "w", encoding="utf-8") as f:
         json.dump({"texts": TEXTS, "hidden_max_length": 24, "sentence_max_length": 16}, f, ensure_ascii=False, indent=1)
     with open(os.path.join(HERE, "expected", "bertscore.json"), "w", encoding="utf-8") as f:
-        json.dump({"num_layers": 2, "candidates": cands, "references": refs, "scores": scores}, f,
+        json.dump({"num_layers": 2, "candidates": cands, "references": refs, "scores": scores,
+                   "layer0_scores": layer0}, f,
                   ensure_ascii=False, indent=1)
     print("fixture written;", sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(HERE) for fn in fns), "bytes")
 

@@ -1,7 +1,7 @@
 // BERTScore and sentence embeddings against tests/golden/bert/make_bert_golden.py: an independent
 // PyTorch BERT (seeded random weights, the fixture directory here), bert_score 0.3.13's
-// greedy_cos_idf arithmetic with idf=False (batch sizes 4 and 64, empty texts, a "[SEP]" text
-// whose precision is NaN), and sentence-transformers' mean pooling with and without Normalize.
+// greedy_cos_idf arithmetic with idf=False (batch sizes 1, 4 and 64, its padding zeros in the max,
+// empty texts, a "[SEP]" text whose precision is NaN), and sentence-transformers' mean pooling with and without Normalize.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <tuple>
 
 #include "model/safetensors.h"
 #include "unlearn/bertscore.h"
@@ -65,27 +66,34 @@ TEST(BertScore, MatchesBertScoreReference) {
   const auto g = read_json(kFixture + "/expected/bertscore.json");
   const auto cands = g["candidates"].get<std::vector<std::string>>();
   const auto refs = g["references"].get<std::vector<std::string>>();
-  for (const char* batch : {"4", "64"}) {
+  // Layer 2 with batch sizes 4 and 64; layer 0 (negative best cosines) with 1 and 4, where
+  // bert_score's padding zeros change the last pairs' scores.
+  const std::vector<std::tuple<std::string, int, std::string>> runs = {
+      {"scores", 2, "4"}, {"scores", 2, "64"}, {"layer0_scores", 0, "1"}, {"layer0_scores", 0, "4"}};
+  for (const auto& [key, layers, batch] : runs) {
     BertScoreOptions o;
-    o.num_layers = g["num_layers"];
+    o.num_layers = layers;
     o.batch_size = std::stoi(batch);
     const auto got = bert_score(encoder(), cands, refs, o);
     ASSERT_EQ(got.size(), cands.size());
     int nan = 0;
     for (size_t i = 0; i < got.size(); ++i) {
-      const auto& want = g["scores"][batch][i];
+      const auto& want = g[key][batch][i];
       const double values[3] = {got[i].precision, got[i].recall, got[i].f1};
       for (int k = 0; k < 3; ++k) {
         if (want[k].is_null()) {  // NaN in bert_score
           EXPECT_TRUE(std::isnan(values[k])) << i;
           ++nan;
         } else {
-          EXPECT_NEAR(values[k], want[k].get<double>(), 1e-6) << "pair " << i << " score " << k << " batch " << batch;
+          EXPECT_NEAR(values[k], want[k].get<double>(), 1e-6) << key << " pair " << i << " score " << k << " batch " << batch;
         }
       }
     }
     EXPECT_EQ(nan, 1);  // the "[SEP]" candidate's precision
   }
+  const size_t last = cands.size() - 2;  // the golden's padding-sensitive pair
+  EXPECT_LT(g["layer0_scores"]["1"][last][0].get<double>(), 0.0);
+  EXPECT_EQ(g["layer0_scores"]["4"][last][0].get<double>(), 0.0);
   // Identical texts score 1; empty candidate or reference 0; mismatched sizes are an error.
   BertScoreOptions two;
   two.num_layers = 2;
