@@ -1,5 +1,6 @@
 // The public header of unl::model.
 #pragma once
+#include "model/bert.h"
 #include "model/causal_lm.h"
 #include "model/config.h"
 #include "model/generate.h"

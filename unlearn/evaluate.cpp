@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "model/generate.h"
+#include "unlearn/bleu.h"
 #include "unlearn/metrics.h"
 #include "unlearn/padding.h"
 
@@ -49,7 +50,7 @@ std::vector<double> continuation_bleu(model::CausalLMImpl& model,
       const auto& x = seqs[todo[b0 + r]];
       const auto end = x.begin() + std::min<int64_t>(static_cast<int64_t>(x.size()), o.prefix_len + o.gen_len);
       std::vector<int64_t> ref(x.begin() + o.prefix_len, end);
-      bleu[todo[b0 + r]] = bleu4(split_words(decode(hyp)), split_words(decode(ref)));
+      bleu[todo[b0 + r]] = nltk_bleu4(decode(hyp), decode(ref));
     }
   }
   return bleu;

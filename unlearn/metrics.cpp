@@ -1,4 +1,4 @@
-// Forgetting metrics on token sequences: n-gram overlap, BLEU-4 (NLTK semantics), MA and token
+// Forgetting metrics on token sequences: n-gram overlap, MA and token
 // CE from one teacher-forced forward, and EL_n by batched KV-cache greedy decoding that reuses
 // one prefill per sequence for all of its prefixes and decodes only where greedy diverges.
 #include "unlearn/metrics.h"
@@ -8,7 +8,6 @@
 #include <map>
 #include <numeric>
 #include <set>
-#include <sstream>
 
 #include "common/error.h"
 #include "unlearn/losses.h"
@@ -29,36 +28,6 @@ double ngram_overlap(const std::vector<int64_t>& pred, const std::vector<int64_t
   for (int64_t i = 0; i < pn; ++i)
     hits += grams.count(std::vector<int64_t>(pred.begin() + i, pred.begin() + i + n));
   return static_cast<double>(hits) / static_cast<double>(ln);
-}
-
-std::vector<std::string> split_words(const std::string& text) {
-  std::istringstream in(text);
-  std::vector<std::string> words;
-  for (std::string w; in >> w;) words.push_back(w);
-  return words;
-}
-
-double bleu4(const std::vector<std::string>& hypothesis, const std::vector<std::string>& reference) {
-  const int64_t c = static_cast<int64_t>(hypothesis.size());
-  const int64_t r = static_cast<int64_t>(reference.size());
-  if (c == 0) return 0.0;
-  double log_sum = 0;
-  for (int n = 1; n <= 4; ++n) {
-    std::map<std::vector<std::string>, int64_t> hyp, ref;
-    for (int64_t i = 0; i + n <= c; ++i) ++hyp[{hypothesis.begin() + i, hypothesis.begin() + i + n}];
-    for (int64_t i = 0; i + n <= r; ++i) ++ref[{reference.begin() + i, reference.begin() + i + n}];
-    int64_t matched = 0;
-    for (const auto& [g, k] : hyp) {
-      auto it = ref.find(g);
-      if (it != ref.end()) matched += std::min(k, it->second);  // clipped counts
-    }
-    // NLTK without smoothing: a zero precision gives exp(0.25 log(float_min)) ~ 1e-77, i.e. 0.
-    if (matched == 0) return 0.0;
-    const int64_t total = std::max<int64_t>(1, c - n + 1);
-    log_sum += 0.25 * std::log(static_cast<double>(matched) / static_cast<double>(total));
-  }
-  const double bp = c > r ? 1.0 : std::exp(1.0 - static_cast<double>(r) / static_cast<double>(c));
-  return bp * std::exp(log_sum);
 }
 
 // ----- teacher-forced metrics -----------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Per-sample forgetting metrics: memorisation accuracy (MA), extraction likelihood (EL_n),
-// BLEU-4 of the generated continuation, and perplexity. Pure functions on token sequences plus
+// BLEU-4 of the generated continuation (unlearn/bleu.h), and perplexity. Pure functions on token sequences plus
 // batched model evaluation (KV-cache greedy / beam decoding).
 #pragma once
 
@@ -17,11 +17,6 @@ namespace unl::unlearn {
 /// overlap_n(p, l) = |{g in ngrams_n(p) with multiplicity : g in set(ngrams_n(l))}| / |ngrams_n(l)|;
 /// 0 when l has fewer than n tokens.
 double ngram_overlap(const std::vector<int64_t>& pred, const std::vector<int64_t>& label, int n);
-
-/// NLTK sentence_bleu semantics: one reference, uniform 4-gram weights, no smoothing, brevity
-/// penalty; 0 when any n-gram precision is 0. Tokens are whitespace-separated words.
-double bleu4(const std::vector<std::string>& hypothesis, const std::vector<std::string>& reference);
-std::vector<std::string> split_words(const std::string& text);
 
 struct EvalOptions {
   int n = 10;                  // EL_n
@@ -78,7 +73,8 @@ using DecodeFn = std::function<std::string(const std::vector<int64_t>&)>;
 /// All metrics of each sequence (ids are copied through). decode == nullptr: bleu stays 0.
 /// BLEU: num_beams-beam generation of gen_len tokens after the first prefix_len tokens, cut at
 /// the first eos_token_id (when >= 0), against tokens [prefix_len, prefix_len + gen_len), both
-/// decoded and split on whitespace; a sequence with no token after the prompt scores 0.
+/// decoded and scored with nltk_bleu4 (unlearn/bleu.h: lower-cased, NLTK word_tokenize,
+/// sentence_bleu); a sequence with no token after the prompt scores 0.
 std::vector<SampleMetrics> evaluate_samples(model::CausalLMImpl& model,
                                             const std::vector<int64_t>& ids,
                                             const std::vector<std::vector<int64_t>>& seqs,

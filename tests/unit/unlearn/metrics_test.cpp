@@ -1,4 +1,4 @@
-// Metrics on hand-built sequences: n-gram overlap and BLEU-4 against hand-computed values, MA and
+// Metrics on hand-built sequences: n-gram overlap against hand-computed values, MA and
 // EL_n of a table model whose greedy continuations are known, and the KV-cache EL_n against the
 // textbook uncached loop and an independent greedy simulation.
 #include <gtest/gtest.h>
@@ -16,7 +16,6 @@ namespace {
 using testing::successor_table;
 using testing::TableLM;
 using Seq = std::vector<int64_t>;
-using Words = std::vector<std::string>;
 
 TEST(NgramOverlap, HandComputed) {
   EXPECT_DOUBLE_EQ(ngram_overlap({1, 2, 3, 4}, {1, 2, 3, 4}, 2), 1.0);
@@ -27,48 +26,6 @@ TEST(NgramOverlap, HandComputed) {
   EXPECT_DOUBLE_EQ(ngram_overlap({1, 2, 3}, {1, 2}, 3), 0.0);
   EXPECT_DOUBLE_EQ(ngram_overlap({1}, {1, 2, 3}, 2), 0.0);
   EXPECT_DOUBLE_EQ(ngram_overlap({3}, {3}, 1), 1.0);
-}
-
-TEST(Bleu4, IdenticalDisjointAndEmpty) {
-  Words a = split_words("the cat sat on the mat today");
-  EXPECT_DOUBLE_EQ(bleu4(a, a), 1.0);
-  EXPECT_EQ(bleu4(split_words("a b c d e"), split_words("v w x y z")), 0.0);
-  EXPECT_EQ(bleu4({}, a), 0.0);
-  EXPECT_EQ(bleu4(split_words("the cat"), a), 0.0);  // no 3-gram at all: p3 = 0
-}
-
-TEST(Bleu4, NltkDocumentedExampleWithOneReference) {
-  // NLTK's sentence_bleu docstring sentences. Against reference1 alone, by hand:
-  // c = 18, r = 16 (no brevity penalty); clipped matches p1 = 11/18 (It is a guide to action
-  // ensures that the military commands, "the" clipped to 1, "party" != "Party"), p2 = 8/17
-  // (It-is is-a a-guide guide-to to-action ensures-that that-the the-military), p3 = 6/16,
-  // p4 = 4/15 (It..guide, is..to, a..action, ensures..military).
-  Words hyp = split_words(
-      "It is a guide to action which ensures that the military always obeys the commands of the party");
-  Words ref = split_words(
-      "It is a guide to action that ensures that the military will forever heed Party commands");
-  const double expected = std::exp(0.25 * (std::log(11.0 / 18) + std::log(8.0 / 17) + std::log(6.0 / 16) +
-                                           std::log(4.0 / 15)));
-  EXPECT_NEAR(bleu4(hyp, ref), expected, 1e-12);
-}
-
-TEST(Bleu4, BrevityPenaltyAndClipping) {
-  // Hypothesis is the first 5 of 10 reference words: all precisions 1, BP = exp(1 - 10/5).
-  Words ref = split_words("a b c d e f g h i j");
-  EXPECT_NEAR(bleu4(split_words("a b c d e"), ref), std::exp(1.0 - 2.0), 1e-12);
-  // "a a a a a" vs "a a b c d": unigram clipped to 2/5; bigram (a a) clipped to 1/4; no 3-gram.
-  EXPECT_EQ(bleu4(split_words("a a a a a"), split_words("a a b c d")), 0.0);
-  // Clipping without zero: hyp "a b a b c d", ref "a b c d e f":
-  // p1 = (a1 b1 c1 d1)=4/6, p2 = (ab1 cd1 bc1)=3/5 [ab x2 clipped to 1], p3 = (abc? no: "b a b" no,
-  // "a b c" yes, "b c d" yes) = 2/4, p4 = ("a b c d") = 1/3; c = r = 6.
-  const double expected =
-      std::exp(0.25 * (std::log(4.0 / 6) + std::log(3.0 / 5) + std::log(2.0 / 4) + std::log(1.0 / 3)));
-  EXPECT_NEAR(bleu4(split_words("a b a b c d"), split_words("a b c d e f")), expected, 1e-12);
-}
-
-TEST(SplitWords, Whitespace) {
-  EXPECT_EQ(split_words("  a\tb\n c  "), (Words{"a", "b", "c"}));
-  EXPECT_TRUE(split_words("   ").empty());
 }
 
 EvalOptions opts(int n, int64_t s, int64_t batch = 4, int64_t pad = 9) {
