@@ -191,6 +191,7 @@ size_t count_field(const json& j, const char* key, const std::string& where) {
 }  // namespace
 
 std::unique_ptr<Decoder> make_decoder(const json& j, const std::string& where) {
+  const fields::NestingGuard guard(where);
   const std::string type = fields::type_of(j, where);
   if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
   if (type == "Metaspace") {

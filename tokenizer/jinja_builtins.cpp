@@ -262,6 +262,15 @@ Value method(const Value& self, const std::string& name) {
         }
         return Value::array(out);
       });
+    if (name == "update")
+      return Value::function([self](std::vector<Value>& a, Kwargs& kw) {
+        for (const auto& v : a) {
+          if (!v.is_object()) fail("update() needs a dict");
+          for (const auto& [k, x] : v.as_object()) self.set(k, x);
+        }
+        for (const auto& [k, x] : kw) self.set(k, x);
+        return Value::none();
+      });
     if (name == "get")
       return Value::function([self](std::vector<Value>& a, Kwargs&) {
         if (a.empty() || !a[0].is_string()) return a.size() > 1 ? a[1] : Value::none();
@@ -274,6 +283,12 @@ Value method(const Value& self, const std::string& name) {
       return Value::function([self](std::vector<Value>& a, Kwargs&) {
         if (a.size() != 1) fail("append() takes one argument");
         self.as_array().push_back(a[0]);
+        return Value::none();
+      });
+    if (name == "extend")
+      return Value::function([self](std::vector<Value>& a, Kwargs&) {
+        if (a.size() != 1) fail("extend() takes one argument");
+        for (const auto& v : iterate(a[0])) self.as_array().push_back(v);
         return Value::none();
       });
     if (name == "pop")

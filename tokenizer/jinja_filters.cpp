@@ -311,7 +311,7 @@ Value get_global(const std::string& name) {
       else start = a[0].as_int(), stop = a[1].as_int();
       if (a.size() == 3) step = a[2].as_int();
       if (step == 0) fail("range() step must not be zero");
-      if ((stop - start) / step > 1'000'000) fail("range() longer than 1,000,000 items");
+      if ((stop - start) / step > 100'000) fail("range() longer than 100,000 items");
       std::vector<Value> out;
       for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::integer(i));
       return Value::array(out);

@@ -23,6 +23,16 @@ class Parser {
 
  private:
   using K = Token::Kind;
+  static constexpr int kMaxDepth = 200;
+
+  // Bounds the recursion of nested expressions and blocks (untrusted templates).
+  struct Depth {
+    Parser& p;
+    explicit Depth(Parser& parser) : p(parser) {
+      if (++p.depth_ > kMaxDepth) p.fail("nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    }
+    ~Depth() { --p.depth_; }
+  };
 
   [[noreturn]] void fail(const std::string& what) const {
     UNL_THROW(where_ + "line " + std::to_string(peek().line) + ": " + what,
@@ -105,6 +115,7 @@ class Parser {
   }
 
   NodePtr parse_statement() {
+    const Depth depth(*this);
     const int line = peek().line;
     const std::string keyword = expect_name();
     auto n = std::make_unique<Node>();
@@ -227,6 +238,7 @@ class Parser {
   }
 
   ExprPtr parse_expr(bool allow_cond = true) {
+    const Depth depth(*this);
     ExprPtr e = parse_or();
     if (allow_cond && at_name("if")) {
       ++i_;
@@ -251,6 +263,7 @@ class Parser {
     return e;
   }
   ExprPtr parse_not() {
+    const Depth depth(*this);
     if (at_name("not")) {
       const int line = next().line;
       auto e = make(Expr::Kind::kUnary, line);
@@ -304,6 +317,7 @@ class Parser {
     return e;
   }
   ExprPtr parse_unary() {
+    const Depth depth(*this);
     if (at_op("-") || at_op("+")) {
       const Token& t = next();
       auto e = make(Expr::Kind::kUnary, t.line);
@@ -450,6 +464,7 @@ class Parser {
   const std::vector<Token>& t_;
   const std::string& where_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -14,6 +14,7 @@ namespace {
 
 constexpr size_t kMaxOutputBytes = size_t{64} << 20;
 constexpr int kMaxCallDepth = 64;
+constexpr int64_t kMaxLoopIterations = 50000;  // per render: bounds time and how deep values can nest
 
 using Scope = std::unordered_map<std::string, Value>;
 
@@ -106,6 +107,8 @@ class Renderer {
     if (items.empty()) return exec(n.else_body);
     const int64_t len = static_cast<int64_t>(items.size());
     for (int64_t i = 0; i < len; ++i) {
+      if (++iterations_ > kMaxLoopIterations)
+        throw TemplateError("more than " + std::to_string(kMaxLoopIterations) + " loop iterations");
       scopes_.push_back(std::make_shared<Scope>());
       bind(n.targets, items[i]);
       Value loop = Value::object({{"index", Value::integer(i + 1)},
@@ -329,6 +332,7 @@ class Renderer {
   std::string out_;
   int line_ = 1;
   int depth_ = 0;
+  int64_t iterations_ = 0;
 };
 
 }  // namespace
@@ -336,7 +340,13 @@ class Renderer {
 std::string render(const std::string& source, const nlohmann::ordered_json& context, const std::string& where) {
   UNL_CHECK(context.is_object(), where + "the template variables must be a JSON object", "pass an object");
   const Body body = parse(lex(source, where), where);
-  Renderer r(Value::from_json(context));
+  Value variables;
+  try {
+    variables = Value::from_json(context);
+  } catch (const TemplateError& e) {
+    UNL_THROW(where + e.what(), "the chat messages are nested too deeply");
+  }
+  Renderer r(variables);
   try {
     return r.run(body);
   } catch (const RaisedError& e) {

@@ -16,7 +16,8 @@ Value Value::array(Array a) { Value v; v.kind_ = Kind::kArray; v.arr_ = std::mak
 Value Value::object(Object o) { Value v; v.kind_ = Kind::kObject; v.obj_ = std::make_shared<Object>(std::move(o)); return v; }
 Value Value::function(Function f) { Value v; v.kind_ = Kind::kFunction; v.fn_ = std::make_shared<Function>(std::move(f)); return v; }
 
-Value Value::from_json(const nlohmann::ordered_json& j) {
+Value Value::from_json(const nlohmann::ordered_json& j, int depth) {
+  if (depth > 256) throw TemplateError("template variables nested deeper than 256 levels");
   switch (j.type()) {
     case nlohmann::ordered_json::value_t::null: return none();
     case nlohmann::ordered_json::value_t::boolean: return boolean(j.get<bool>());
@@ -27,13 +28,13 @@ Value Value::from_json(const nlohmann::ordered_json& j) {
     case nlohmann::ordered_json::value_t::array: {
       Array a;
       a.reserve(j.size());
-      for (const auto& e : j) a.push_back(from_json(e));
+      for (const auto& e : j) a.push_back(from_json(e, depth + 1));
       return array(std::move(a));
     }
     case nlohmann::ordered_json::value_t::object: {
       Object o;
       o.reserve(j.size());
-      for (auto it = j.begin(); it != j.end(); ++it) o.emplace_back(it.key(), from_json(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it) o.emplace_back(it.key(), from_json(it.value(), depth + 1));
       return object(std::move(o));
     }
     default: return Value();
@@ -96,7 +97,15 @@ std::string Value::str() const {
   }
 }
 
-std::string Value::repr() const {
+namespace {
+constexpr int kMaxDepth = 256;  // printing, JSON and == stop here (a list may even contain itself)
+void check_depth(int depth) {
+  if (depth > kMaxDepth) throw TemplateError("value nested deeper than 256 levels (or containing itself)");
+}
+}  // namespace
+
+std::string Value::repr(int depth) const {
+  check_depth(depth);
   switch (kind_) {
     case Kind::kString: {
       // Python picks single quotes unless the text has one and no double quote.
@@ -114,13 +123,13 @@ std::string Value::repr() const {
     }
     case Kind::kArray: {
       std::string out = "[";
-      for (size_t i = 0; i < arr_->size(); ++i) out += (i ? ", " : "") + (*arr_)[i].repr();
+      for (size_t i = 0; i < arr_->size(); ++i) out += (i ? ", " : "") + (*arr_)[i].repr(depth + 1);
       return out + "]";
     }
     case Kind::kObject: {
       std::string out = "{";
       for (size_t i = 0; i < obj_->size(); ++i)
-        out += (i ? ", " : "") + Value::string((*obj_)[i].first).repr() + ": " + (*obj_)[i].second.repr();
+        out += (i ? ", " : "") + Value::string((*obj_)[i].first).repr() + ": " + (*obj_)[i].second.repr(depth + 1);
       return out + "}";
     }
     case Kind::kFunction: return "<function>";
@@ -156,6 +165,7 @@ std::string json_string(const std::string& s) {
 }  // namespace
 
 std::string Value::to_json(int indent, int depth) const {
+  check_depth(depth);
   const std::string item_sep = indent >= 0 ? "," : ", ";
   const std::string pad = indent >= 0 ? "\n" + std::string(static_cast<size_t>(indent) * (depth + 1), ' ') : "";
   const std::string close_pad = indent >= 0 ? "\n" + std::string(static_cast<size_t>(indent) * depth, ' ') : "";
@@ -183,7 +193,8 @@ std::string Value::to_json(int indent, int depth) const {
   return "null";
 }
 
-bool Value::equals(const Value& o) const {
+bool Value::equals(const Value& o, int depth) const {
+  check_depth(depth);
   if (is_number() && o.is_number()) return as_float() == o.as_float();
   if (is_bool() && o.is_number()) return static_cast<double>(b_) == o.as_float();
   if (is_number() && o.is_bool()) return as_float() == static_cast<double>(o.b_);
@@ -195,14 +206,14 @@ bool Value::equals(const Value& o) const {
     case Kind::kArray: {
       if (arr_->size() != o.arr_->size()) return false;
       for (size_t i = 0; i < arr_->size(); ++i)
-        if (!(*arr_)[i].equals((*o.arr_)[i])) return false;
+        if (!(*arr_)[i].equals((*o.arr_)[i], depth + 1)) return false;
       return true;
     }
     case Kind::kObject: {
       if (obj_->size() != o.obj_->size()) return false;
       for (const auto& [k, v] : *obj_) {
         const Value* other = o.get(k);
-        if (!other || !v.equals(*other)) return false;
+        if (!other || !v.equals(*other, depth + 1)) return false;
       }
       return true;
     }

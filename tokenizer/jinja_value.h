@@ -33,7 +33,8 @@ class Value {
   static Value array(Array a = {});
   static Value object(Object o = {});
   static Value function(Function f);
-  static Value from_json(const nlohmann::ordered_json& j);
+  /// From JSON; throws TemplateError past 256 levels of nesting (untrusted data lines).
+  static Value from_json(const nlohmann::ordered_json& j, int depth = 0);
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::kUndefined; }
@@ -65,11 +66,11 @@ class Value {
   /// str(value) as Jinja prints it ({{ x }}): None -> "None", undefined -> "".
   std::string str() const;
   /// repr(value), used inside printed lists and dicts.
-  std::string repr() const;
+  std::string repr(int depth = 0) const;
   /// json.dumps(value, ensure_ascii=False, indent) with Python's separators.
   std::string to_json(int indent = -1, int depth = 0) const;
   /// Python ==.
-  bool equals(const Value& o) const;
+  bool equals(const Value& o, int depth = 0) const;
   const char* type_name() const;
 
  private:

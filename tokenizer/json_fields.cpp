@@ -62,6 +62,19 @@ const json& required_array(const json& obj, const char* key, const std::string& 
   return v;
 }
 
+namespace {
+thread_local int nesting = 0;
+}  // namespace
+
+NestingGuard::NestingGuard(const std::string& where) {
+  if (++nesting > kMaxNesting) {
+    --nesting;
+    UNL_THROW(where + ": components nested deeper than " + std::to_string(kMaxNesting) + " levels", kHint);
+  }
+}
+
+NestingGuard::~NestingGuard() { --nesting; }
+
 void unsupported(const std::string& what, const std::string& type, const std::string& where,
                  const std::string& supported) {
   UNL_THROW(where + ": " + what + " type '" + type + "' is not supported",

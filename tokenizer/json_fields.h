@@ -26,6 +26,17 @@ std::string required_string(const json& obj, const char* key, const std::string&
 /// A required array field.
 const json& required_array(const json& obj, const char* key, const std::string& where);
 
+/// Counts nested component factories (Sequence in Sequence ...) on this thread and refuses
+/// more than kMaxNesting levels, so a hostile file cannot exhaust the stack.
+class NestingGuard {
+ public:
+  static constexpr int kMaxNesting = 64;
+  explicit NestingGuard(const std::string& where);
+  ~NestingGuard();
+  NestingGuard(const NestingGuard&) = delete;
+  NestingGuard& operator=(const NestingGuard&) = delete;
+};
+
 /// Refuse a component type we do not implement, naming it and the supported ones.
 [[noreturn]] void unsupported(const std::string& what, const std::string& type, const std::string& where,
                               const std::string& supported);

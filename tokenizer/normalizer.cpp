@@ -138,6 +138,7 @@ Regex make_pattern(const json& j, const std::string& where) {
 }
 
 std::unique_ptr<Normalizer> make_normalizer(const json& j, const std::string& where) {
+  const fields::NestingGuard guard(where);
   const std::string type = fields::type_of(j, where);
   if (type == "NFC") return std::make_unique<UnicodeForm>(unicode::Form::kNfc);
   if (type == "NFD") return std::make_unique<UnicodeForm>(unicode::Form::kNfd);

@@ -115,6 +115,7 @@ int64_t pair_id(const json& j, const char* key, const std::string& where) {
 }  // namespace
 
 std::unique_ptr<PostProcessor> make_post_processor(const json& j, const std::string& where) {
+  const fields::NestingGuard guard(where);
   const std::string type = fields::type_of(j, where);
   if (type == "ByteLevel") return std::make_unique<NoOp>();
   if (type == "TemplateProcessing") return std::make_unique<Template>(j, where);

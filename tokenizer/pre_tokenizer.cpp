@@ -246,6 +246,7 @@ PrependScheme metaspace_prepend_scheme(const json& j, const std::string& where) 
 }
 
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const std::string& where) {
+  const fields::NestingGuard guard(where);
   const std::string type = fields::type_of(j, where);
   if (type == "ByteLevel")
     return std::make_unique<ByteLevelPre>(fields::boolean(j, "add_prefix_space", true, where),
