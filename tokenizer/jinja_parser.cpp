@@ -79,7 +79,12 @@ class Parser {
     while (true) {
       const Token& tok = peek();
       if (tok.kind == K::kEnd) {
-        if (!ends.empty()) fail("missing {% " + *ends.begin() + " %}");
+        if (!ends.empty()) {
+          std::string closer = *ends.rbegin();
+          for (const auto& k : ends)
+            if (k.compare(0, 3, "end") == 0) closer = k;
+          fail("missing {% " + closer + " %}");
+        }
         end.clear();
         return body;
       }
@@ -316,16 +321,19 @@ class Parser {
     while (accept_op("**")) e = binary("**", std::move(e), parse_unary());
     return e;
   }
-  ExprPtr parse_unary() {
+  // Jinja2: a unary minus binds tighter than filters ("-3 | abs" is abs(-3)).
+  ExprPtr parse_unary(bool with_filters = true) {
     const Depth depth(*this);
+    ExprPtr e;
     if (at_op("-") || at_op("+")) {
       const Token& t = next();
-      auto e = make(Expr::Kind::kUnary, t.line);
+      e = make(Expr::Kind::kUnary, t.line);
       e->name = t.text;
-      e->args.push_back(parse_unary());
-      return e;
+      e->args.push_back(parse_unary(false));
+    } else {
+      e = parse_postfix(parse_primary());
     }
-    return parse_filters(parse_postfix(parse_primary()));
+    return with_filters ? parse_filters(std::move(e)) : std::move(e);
   }
 
   // Arguments of a call, filter or test: positional then keyword (name=value).

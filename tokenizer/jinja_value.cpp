@@ -1,6 +1,7 @@
 // Python semantics for template values: printing (str/repr), JSON (json.dumps), truth, equality.
 #include "tokenizer/jinja_value.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -74,15 +75,36 @@ bool Value::truthy() const {
 std::string float_repr(double f) {
   if (std::isnan(f)) return "nan";
   if (std::isinf(f)) return f > 0 ? "inf" : "-inf";
-  char buf[40];
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, f);
+  // Python's repr: the shortest digits that round-trip, positional for exponents in [-4, 16).
+  char buf[64];
+  int prec = 1;
+  for (; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*e", prec - 1, f);
     if (std::strtod(buf, nullptr) == f) break;
   }
-  std::string s = buf;
-  // Python writes exponents as e+20 / e-05 -> e-05 stays; %g gives the same two-digit form.
-  if (s.find_first_of(".einn") == std::string::npos) s += ".0";
-  return s;
+  std::string sci = buf;
+  const size_t e = sci.find('e');
+  const int exp = std::atoi(sci.c_str() + e + 1);
+  std::string digits;
+  for (size_t k = 0; k < e; ++k)
+    if (std::isdigit(static_cast<unsigned char>(sci[k]))) digits += sci[k];
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  const std::string sign = f < 0 ? "-" : "";
+  if (exp >= -4 && exp < 16) {
+    std::string out;
+    if (exp < 0) {
+      out = "0." + std::string(static_cast<size_t>(-exp - 1), '0') + digits;
+    } else if (static_cast<int>(digits.size()) <= exp + 1) {
+      out = digits + std::string(static_cast<size_t>(exp + 1 - static_cast<int>(digits.size())), '0') + ".0";
+    } else {
+      out = digits.substr(0, static_cast<size_t>(exp + 1)) + "." + digits.substr(static_cast<size_t>(exp + 1));
+    }
+    return sign + out;
+  }
+  std::string mant = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
+  char ebuf[16];
+  std::snprintf(ebuf, sizeof ebuf, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+  return sign + mant + ebuf;
 }
 
 std::string Value::str() const {

@@ -20,7 +20,7 @@ const templates = [
   "{% for m in messages[::-1] %}{{ m.role[0] }}{% endfor %}|{{ messages[1:3] | length }}|{{ messages[-1].content }}",
   "{% if n > 5 and not flag %}big{% elif n > 2 %}mid{% else %}small{% endif %}",
   "{{ text.split(', ') | tojson }} {{ text.lower() }} {{ text.upper() }} {{ text.replace('l', 'L') }} {{ [text.startswith('Hell'), text.endswith(('x', 'd'))] | tojson }}",
-  "{{ '  pad  '.strip() }}|{{ 'xxhixx'.strip('x') }}|{{ '\\n\\nA\\n'.lstrip('\\n') }}|{{ 'a b  c'.split() | tojson }}|{{ 'a-b-c'.split('-', 1) | tojson }}",
+  "{{ '  pad  '.strip() }}|{{ '\\n\\nA\\n'.lstrip('\\n') }}|{{ 'a b  c'.split() | tojson }}|{{ 'a-b-c'.split('-', 1) | tojson }}",
   "{{ tools[0] | tojson }}\n{{ tools | tojson(indent=2) }}",
   "{{ n // 2 }} {{ n % 3 }} {{ n / 2 }} {{ f * 2 }} {{ 2 ** 10 }} {{ -n }} {{ n ~ 'x' }}",
   "{{ empty | length }} {{ messages | length }} {{ (messages | first).role }} {{ (messages | last).role }} {{ messages | map(attribute='role') | join(',') }}",

@@ -178,6 +178,22 @@ TEST(TokenizerJson, AddedTokenStripRules) {
   EXPECT_FALSE(tok->is_special(12));
 }
 
+TEST(Bpe, SubwordPrefixAndSuffixMergeAsTokenizers) {
+  // models/bpe/model.rs: non-first characters carry continuing_subword_prefix, the last one
+  // end_of_word_suffix; a merge drops the right part's prefix ("t" + "##h" -> "th").
+  const json j = {{"model", {{"type", "BPE"}, {"continuing_subword_prefix", "##"}, {"end_of_word_suffix", "</w>"},
+                             {"unk_token", "[UNK]"},
+                             {"vocab", {{"[UNK]", 0}, {"t", 1}, {"##h", 2}, {"##e</w>", 3}, {"th", 4}, {"the</w>", 5},
+                                        {"c", 6}, {"##a", 7}, {"##t</w>", 8}, {"ca", 9}, {"##e", 10}}},
+                             {"merges", {"t ##h", "th ##e</w>", "c ##a"}}}},
+                  {"pre_tokenizer", {{"type", "WhitespaceSplit"}}},
+                  {"decoder", {{"type", "BPEDecoder"}, {"suffix", "</w>"}}}};
+  const auto tok = parse_tokenizer_json(j.dump(), "test: ");
+  EXPECT_EQ(tok->encode("the cat", false), (std::vector<int64_t>{5, 9, 8}));
+  EXPECT_EQ(tok->encode("tea", false), (std::vector<int64_t>{1, 10, 0}));  // "##a</w>" is unknown
+  EXPECT_EQ(tok->decode({5, 9, 8}, false), "the ca##t");  // BPEDecoder only turns the suffix into a space
+}
+
 TEST(Unicode, InvalidUtf8IsReplacedLikePython) {
   EXPECT_EQ(unicode::replace_invalid_utf8("a\xF0\x9F\x98" "b\xFF"), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
   EXPECT_EQ(unicode::replace_invalid_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate: 3 bytes, 3 errors

@@ -39,7 +39,7 @@ TEST_P(Handmade, MatchesReferenceImplementation) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, Handmade,
-                         ::testing::Values("metaspace_first", "subword_affixes", "bytelevel_prefix", "byte_fallback_split",
+                         ::testing::Values("metaspace_first", "normalize_and_split", "bytelevel_prefix", "byte_fallback_split",
                                            "split_isolated_metaspace"));
 
 }  // namespace

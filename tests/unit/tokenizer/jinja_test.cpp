@@ -34,6 +34,7 @@ TEST(Jinja, PrintsValuesAsPython) {
   EXPECT_EQ(r("{{ none }} {{ true }} {{ false }} {{ 2.5 }} {{ 3.0 }} {{ 1e3 }} {{ 7 / 2 }}"), "None True False 2.5 3.0 1000.0 3.5");
   EXPECT_EQ(r("{{ [1, 'a', none, true] }} {{ {'a': 1, 'b': 'x'} }}"), "[1, 'a', None, True] {'a': 1, 'b': 'x'}");
   EXPECT_EQ(r("{{ [\"it's\"] }}"), "[\"it's\"]");
+  EXPECT_EQ(r("{{ 0.1 + 0.2 }} {{ 1e16 }} {{ 1.5e-5 }} {{ -0.25 }} {{ 123456.0 }}"), "0.30000000000000004 1e+16 1.5e-05 -0.25 123456.0");
   EXPECT_EQ(r("{{ undefined_thing }}|{{ 'ab' * 3 }}|{{ 7 // -2 }} {{ -7 % 3 }}"), "|ababab|-4 2");
 }
 
@@ -60,6 +61,7 @@ TEST(Jinja, PythonStringMethods) {
   EXPECT_EQ(r("{{ 'a,b,,c'.split(',') | length }} {{ '  x  y '.split() | length }} {{ 'abcabc'.count('b') }} {{ 'abc'.find('c') }}"),
             "4 2 2 2");
   EXPECT_EQ(r("{{ 'x'.join(['a', 'b']) }} {{ 'aXbXc'.rstrip('cX') }} {{ 'héllo'[1] }} {{ 'héllo'[1:3] }}"), "axb aXb é él");
+  EXPECT_EQ(r("{{ 'xxhixx'.strip('x') }} {{ '\\n\\nA\\n'.strip() }} {{ -3 | abs }}"), "hi A 3");
 }
 
 void expect_error(const std::string& tpl, const std::string& needle) {
