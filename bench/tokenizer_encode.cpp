@@ -1,4 +1,4 @@
-// Encode throughput of a tokenizer directory (tokenizer.json or GPT-2 files) on a JSONL corpus of
+// Encode throughput of a tokenizer directory (tokenizer.json or tokenizer.model) on a JSONL corpus of
 // {"text"} lines: MB/s of UTF-8 input on one thread and on N threads sharing one tokenizer.
 // Usage: bench_tokenizer_encode --tokenizer DIR --corpus F.jsonl [--threads N] [--repeat R]
 // Prints one JSON line per thread count.
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const double t_load = now();
-  const auto tok = unl::model::Tokenizer::from_dir(dir);
+  const auto tok = unl::tokenizer::Pretrained::from_dir(dir);
   const double load_s = now() - t_load;
   std::vector<std::string> docs;
   size_t bytes = 0;
