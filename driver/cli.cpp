@@ -114,9 +114,12 @@ int cli_main(int argc, char** argv) {
   // model tools
   std::string tok_dir, input_path, model_dir, ids_text, out_path, prompt, family, cfg_json;
   int64_t max_new = 50, beams = 1, seed = 0;
-  auto* tokenize = app.add_subcommand("tokenize", "Encode {\"text\": ...} JSONL lines to {\"text\": ..., \"ids\": [...]} on stdout");
-  tokenize->add_option("--tokenizer", tok_dir, "Directory with vocab.json + merges.txt or tokenizer.json (default: built-in GPT-2)");
+  bool tok_special = false;
+  auto* tokenize = app.add_subcommand("tokenize", "JSONL lines {\"text\"} -> + \"ids\", {\"ids\"} -> + \"text\", \"text_clean_up\", "
+                                                  "{\"messages\", \"add_generation_prompt\"} -> + chat \"text\", \"ids\" (stdout)");
+  tokenize->add_option("--tokenizer", tok_dir, "Directory with tokenizer.json, vocab.json + merges.txt or tokenizer.model (default: built-in GPT-2)");
   tokenize->add_option("--input", input_path, "JSONL file")->required()->check(CLI::ExistingFile);
+  tokenize->add_flag("--special", tok_special, "Add special tokens (e.g. BOS) to {\"text\"} lines as the default encode does");
   auto* logits = app.add_subcommand("logits", "fp32 logits [len, vocab] of one sequence");
   logits->add_option("--model", model_dir, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
   logits->add_option("--ids", ids_text, "Comma-separated token ids")->required();
@@ -162,7 +165,7 @@ int cli_main(int argc, char** argv) {
     if (*eval)
       return as_job(&argc, &argv, "auto", 900, [&](comm::Communicator& comm) { return cmd_eval(eval_args, comm); });
     if (*demo) return cmd_demo(demo_args, argv[0]);
-    if (*tokenize) return cmd_tokenize(tok_dir, input_path);
+    if (*tokenize) return cmd_tokenize(tok_dir, input_path, tok_special);
     if (*logits) return cmd_logits(model_dir, ids_text, out_path);
     if (*generate) return cmd_generate(model_dir, prompt, max_new, beams);
     if (*init) return cmd_init(family, cfg_json, out_path, seed);

@@ -24,7 +24,8 @@ using nlohmann::json;
 namespace {
 model::Tokenizer tokenizer_for(const std::string& explicit_dir, const std::string& model_dir) {
   if (!explicit_dir.empty()) return model::Tokenizer::from_dir(explicit_dir);
-  if (!model_dir.empty() && (fs::exists(fs::path(model_dir) / "vocab.json") || fs::exists(fs::path(model_dir) / "tokenizer.json")))
+  if (!model_dir.empty() && (fs::exists(fs::path(model_dir) / "vocab.json") || fs::exists(fs::path(model_dir) / "tokenizer.json") ||
+                             fs::exists(fs::path(model_dir) / "tokenizer.model")))
     return model::Tokenizer::from_dir(model_dir);
   return model::Tokenizer::gpt2();
 }
@@ -99,22 +100,48 @@ int cmd_eval(const EvalArgs& a, comm::Communicator& comm) {
   return 0;
 }
 
-int cmd_tokenize(const std::string& tokenizer_dir, const std::string& input) {
+// One JSONL line per input line, by its fields: {"text"} gets "ids" (special tokens added only
+// with --special); {"ids"} gets "text" (the tokenizer.json decoder's output) and "text_clean_up"
+// (the same after the config's clean_up_tokenization_spaces, equal to "text" when the config
+// does not ask for it); {"messages", "add_generation_prompt", "chat_template_kwargs"} gets the
+// rendered chat "text" and its "ids" (no special tokens added: the template writes them).
+int cmd_tokenize(const std::string& tokenizer_dir, const std::string& input, bool add_special_tokens) {
+  using nlohmann::ordered_json;
   auto tok = tokenizer_dir.empty() ? model::Tokenizer::gpt2() : model::Tokenizer::from_dir(tokenizer_dir);
   std::ifstream in(input);
   UNL_CHECK(in.good(), "cannot read '" + input + "'", "check the path");
+  const std::string shapes = "each line must be {\"text\": ...}, {\"ids\": [...]} or {\"messages\": [...]}";
   std::string line;
   int64_t lineno = 0;
   while (std::getline(in, line)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    json j = json::parse(line, nullptr, false);
-    UNL_CHECK(!j.is_discarded() && j.is_object(), input + ":" + std::to_string(lineno) + ": not a JSON object",
-              "each line must be {\"text\": \"...\"}");
-    UNL_CHECK(j.contains("text") && j["text"].is_string(),
-              input + ":" + std::to_string(lineno) + ": no string field \"text\"", "each line must be {\"text\": \"...\"}");
-    j["ids"] = tok.encode(j["text"].get<std::string>());
-    std::cout << j.dump() << "\n";
+    const std::string at = input + ":" + std::to_string(lineno) + ": ";
+    ordered_json j = ordered_json::parse(line, nullptr, false);
+    UNL_CHECK(!j.is_discarded() && j.is_object(), at + "not a JSON object", shapes);
+    if (j.contains("messages")) {
+      const bool gen = j.value("add_generation_prompt", false);
+      const ordered_json kwargs = j.contains("chat_template_kwargs") ? j["chat_template_kwargs"] : ordered_json::object();
+      UNL_CHECK(kwargs.is_object(), at + "chat_template_kwargs must be an object", shapes);
+      const std::string text = tok.apply_chat_template(j["messages"], gen, kwargs);
+      j["text"] = text;
+      j["ids"] = tok.encode(text, false);
+    } else if (j.contains("text")) {
+      UNL_CHECK(j["text"].is_string(), at + "\"text\" must be a string", shapes);
+      j["ids"] = tok.encode(j["text"].get<std::string>(), add_special_tokens);
+    } else if (j.contains("ids")) {
+      UNL_CHECK(j["ids"].is_array(), at + "\"ids\" must be a list of integers", shapes);
+      std::vector<int64_t> ids;
+      for (const auto& id : j["ids"]) {
+        UNL_CHECK(id.is_number_integer(), at + "\"ids\" must be a list of integers", shapes);
+        ids.push_back(id.get<int64_t>());
+      }
+      j["text"] = tok.decode(ids, false, false);
+      j["text_clean_up"] = tok.decode(ids, false, true);
+    } else {
+      UNL_CHECK(false, at + "no \"text\", \"ids\" or \"messages\" field", shapes);
+    }
+    std::cout << j.dump(-1, ' ', false, ordered_json::error_handler_t::replace) << "\n";
   }
   return 0;
 }

@@ -16,7 +16,7 @@ struct EvalArgs {
 };
 
 int cmd_eval(const EvalArgs& args, comm::Communicator& comm);
-int cmd_tokenize(const std::string& tokenizer_dir, const std::string& input);
+int cmd_tokenize(const std::string& tokenizer_dir, const std::string& input, bool add_special_tokens = false);
 int cmd_logits(const std::string& model_dir, const std::string& ids, const std::string& out);
 int cmd_generate(const std::string& model_dir, const std::string& prompt, int64_t max_new, int64_t beams);
 int cmd_init(const std::string& family, const std::string& config_json, const std::string& out, int64_t seed);

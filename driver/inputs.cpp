@@ -30,7 +30,8 @@ model::Tokenizer load_tokenizer(const ModelConfig& cfg) {
   const std::string explicit_dir = cfg.tokenizer;
   if (!explicit_dir.empty()) return model::Tokenizer::from_dir(explicit_dir);
   const fs::path model_dir = cfg.path;
-  if (fs::exists(model_dir / "vocab.json") || fs::exists(model_dir / "tokenizer.json"))
+  if (fs::exists(model_dir / "vocab.json") || fs::exists(model_dir / "tokenizer.json") ||
+      fs::exists(model_dir / "tokenizer.model"))
     return model::Tokenizer::from_dir(model_dir.string());
   log::warn("no tokenizer files in {}; using the built-in GPT-2 vocabulary", model_dir.string());
   return model::Tokenizer::gpt2();

@@ -7,6 +7,7 @@
 #include "model/bpe_pretokenize.h"
 #include "model/embedded_assets.h"
 #include "model/json_strict.h"
+#include "tokenizer/tokenizer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -260,78 +261,11 @@ std::shared_ptr<const Vocab> load_vocab_merges(std::string_view vocab_text, cons
   return v;
 }
 
-// tokenizer.json of a GPT-2 style model: model BPE, pre-tokenizer ByteLevel, no normalizer.
-std::shared_ptr<const Vocab> load_tokenizer_json(const std::string& path) {
-  const std::string hint = "only GPT-2 style byte-level BPE tokenizers are supported";
-  const std::string where = path + ": ";
-  const nlohmann::json j = parse_json_strict(read_file(path), where, hint);
-  UNL_CHECK(j.is_object() && j.contains("model") && j["model"].is_object(),
-            where + "missing object 'model'", hint);
-  const nlohmann::json& m = j["model"];
-  UNL_CHECK(m.value("type", std::string("BPE")) == "BPE",
-            where + "model.type is '" + m.value("type", std::string()) + "', not BPE", hint);
-  UNL_CHECK(!j.contains("normalizer") || j["normalizer"].is_null(),
-            where + "a normalizer is not supported", hint);
-  const nlohmann::json pre = j.value("pre_tokenizer", nlohmann::json());
-  UNL_CHECK(pre.is_object() && pre.value("type", std::string()) == "ByteLevel",
-            where + "pre_tokenizer must be ByteLevel, got " + pre.dump(), hint);
-  UNL_CHECK(!pre.value("add_prefix_space", false), where + "pre_tokenizer.add_prefix_space is not supported",
-            hint);
-  UNL_CHECK(pre.value("use_regex", true), where + "pre_tokenizer.use_regex = false is not supported", hint);
-  for (const char* key : {"dropout", "continuing_subword_prefix", "end_of_word_suffix"}) {
-    const bool unset = !m.contains(key) || m[key].is_null() || (m[key].is_string() && m[key].get<std::string>().empty());
-    UNL_CHECK(unset, where + "model." + key + " = " + m[key].dump() + " is not supported", hint);
-  }
-  UNL_CHECK(!m.value("byte_fallback", false), where + "model.byte_fallback is not supported", hint);
-
-  auto v = std::make_shared<Vocab>();
-  v->ignore_merges = m.value("ignore_merges", false);
-  std::vector<std::pair<std::string, int64_t>> added;
-  std::vector<bool> special;
-  if (j.contains("added_tokens")) {
-    UNL_CHECK(j["added_tokens"].is_array(), where + "added_tokens must be a list", hint);
-    for (const auto& a : j["added_tokens"]) {
-      UNL_CHECK(a.is_object() && a.contains("id") && a["id"].is_number_integer() && a.contains("content") &&
-                    a["content"].is_string(),
-                where + "added_tokens entry " + a.dump() + " needs integer 'id' and string 'content'", hint);
-      added.emplace_back(a["content"].get<std::string>(), a["id"].get<int64_t>());
-      special.push_back(a.value("special", false));
-    }
-  }
-  UNL_CHECK(m.contains("vocab"), where + "missing model.vocab", hint);
-  v->set_id_limit((m["vocab"].is_object() ? m["vocab"].size() : 0) + added.size());
-  load_vocab_object(m["vocab"], where + "model.vocab ", *v, added);
-  // Added tokens absent from model.vocab get their ids here, stored verbatim.
-  for (const auto& [content, id] : added)
-    if (static_cast<size_t>(id) >= v->present.size() || !v->present[id])
-      v->add_token(content, id, false, where + "added token '" + content + "': ");
-  v->added = added;
-  v->added_special = special;
-  UNL_CHECK(m.contains("merges") && m["merges"].is_array(), where + "missing list model.merges", hint);
-  const auto& merges = m["merges"];
-  for (size_t i = 0; i < merges.size(); ++i) {
-    const std::string at = where + "model.merges[" + std::to_string(i) + "]: ";
-    const auto& e = merges[i];
-    if (e.is_string()) {
-      const std::string s = e.get<std::string>();
-      const size_t sp = s.find(' ');
-      UNL_CHECK(sp != std::string::npos && sp > 0 && sp + 1 < s.size() && s.find(' ', sp + 1) == std::string::npos,
-                at + "expected 'left right', got '" + s + "'", hint);
-      v->add_merge(s.substr(0, sp), s.substr(sp + 1), at);
-    } else {
-      UNL_CHECK(e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string(),
-                at + "expected \"left right\" or [left, right], got " + e.dump(), hint);
-      v->add_merge(e[0].get<std::string>(), e[1].get<std::string>(), at);
-    }
-  }
-  v->finish(where);
-  return v;
-}
-
 }  // namespace
 
 struct Tokenizer::Impl {
-  std::shared_ptr<const bpe::Vocab> vocab;
+  std::shared_ptr<const bpe::Vocab> vocab;  // the GPT-2 fast path, or
+  std::unique_ptr<tokenizer::Pretrained> general;  // a tokenizer.json / tokenizer.model directory
   mutable std::mutex mutex;
   mutable std::unordered_map<std::string, std::vector<int64_t>> cache;
 
@@ -404,14 +338,16 @@ Tokenizer Tokenizer::from_files(const std::string& vocab_json, const std::string
 
 Tokenizer Tokenizer::from_dir(const std::string& dir) {
   const fs::path d(dir);
-  if (fs::exists(d / "vocab.json") && fs::exists(d / "merges.txt"))
+  // tokenizer.json first: Qwen directories also ship a vocab.json + merges.txt, which alone would
+  // lose their normalizer, pre-tokenizer regex and added tokens.
+  if (!fs::exists(d / "tokenizer.json") && fs::exists(d / "vocab.json") && fs::exists(d / "merges.txt"))
     return from_files((d / "vocab.json").string(), (d / "merges.txt").string());
-  UNL_CHECK(fs::exists(d / "tokenizer.json"),
-            dir + ": no tokenizer found (neither vocab.json + merges.txt nor tokenizer.json)",
+  UNL_CHECK(tokenizer::Pretrained::present_in(dir),
+            dir + ": no tokenizer found (neither tokenizer.json, vocab.json + merges.txt, nor tokenizer.model)",
             "copy the tokenizer files of the model into its directory, or use the embedded GPT-2 "
             "tokenizer");
   auto impl = std::make_unique<Impl>();
-  impl->vocab = load_tokenizer_json((d / "tokenizer.json").string());
+  impl->general = std::make_unique<tokenizer::Pretrained>(tokenizer::Pretrained::from_dir(dir));
   return Tokenizer(std::move(impl));
 }
 
@@ -424,7 +360,11 @@ Tokenizer Tokenizer::gpt2() {
   return Tokenizer(std::move(impl));
 }
 
-std::vector<int64_t> Tokenizer::encode(std::string_view text) const {
+std::vector<int64_t> Tokenizer::encode(std::string_view text) const { return encode(text, true); }
+
+std::vector<int64_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+  if (impl_->general) return impl_->general->encode(text, add_special_tokens);
+  // GPT-2 has no post-processor: add_special_tokens changes nothing.
   const bpe::Vocab& v = *impl_->vocab;
   std::vector<int64_t> out;
   // Added tokens split the text first (leftmost, then longest), as HF does for added tokens.
@@ -449,7 +389,11 @@ std::vector<int64_t> Tokenizer::encode(std::string_view text) const {
   return out;
 }
 
-std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
+std::string Tokenizer::decode(const std::vector<int64_t>& ids) const { return decode(ids, false, false); }
+
+std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens, bool clean_up) const {
+  if (impl_->general) return impl_->general->decode(ids, skip_special_tokens, clean_up);
+  // GPT-2's config sets clean_up_tokenization_spaces false, so clean_up changes nothing.
   const bpe::Vocab& v = *impl_->vocab;
   std::string bytes;
   for (int64_t id : ids) {
@@ -457,16 +401,56 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids) const {
               "decode: token id " + std::to_string(id) + " is not in the vocabulary (size " +
                   std::to_string(v.present.size()) + ")",
               "the ids were produced by a different tokenizer or model (vocab_size mismatch)");
+    if (skip_special_tokens) {
+      bool special = false;
+      for (size_t i = 0; i < v.added.size(); ++i) special |= v.added[i].second == id && v.added_special[i];
+      if (special) continue;
+    }
     bytes += v.token_bytes[id];
   }
   return bpe::utf8_replace_invalid(bytes);
 }
 
-int64_t Tokenizer::vocab_size() const { return static_cast<int64_t>(impl_->vocab->present.size()); }
+int64_t Tokenizer::vocab_size() const {
+  if (impl_->general) return impl_->general->tokenizer().vocab_size();
+  return static_cast<int64_t>(impl_->vocab->present.size());
+}
 
-int64_t Tokenizer::eos_id() const { return impl_->vocab->eos; }
+int64_t Tokenizer::eos_id() const {
+  if (impl_->general) {
+    if (auto id = impl_->general->eos_id()) return *id;
+    return impl_->general->tokenizer().token_to_id(kEndOfText).value_or(-1);
+  }
+  return impl_->vocab->eos;
+}
+
+int64_t Tokenizer::bos_id() const {
+  if (impl_->general) return impl_->general->bos_id().value_or(-1);
+  return -1;  // GPT-2 adds no BOS (its config names <|endoftext|>, which encode never adds)
+}
+
+bool Tokenizer::clean_up_tokenization_spaces() const {
+  return impl_->general && impl_->general->config().clean_up_tokenization_spaces;
+}
+
+bool Tokenizer::has_chat_template() const { return impl_->general && impl_->general->has_chat_template(); }
+
+std::string Tokenizer::apply_chat_template(const nlohmann::ordered_json& messages, bool add_generation_prompt) const {
+  return apply_chat_template(messages, add_generation_prompt, nlohmann::ordered_json::object());
+}
+
+std::string Tokenizer::apply_chat_template(const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                                           const nlohmann::ordered_json& kwargs) const {
+  UNL_CHECK(impl_->general, "the GPT-2 tokenizer has no chat template",
+            "use a model directory whose tokenizer_config.json has a chat_template");
+  return impl_->general->apply_chat_template(messages, add_generation_prompt, kwargs);
+}
 
 void Tokenizer::save(const std::string& dir) const {
+  if (impl_->general) {
+    impl_->general->save(dir);
+    return;
+  }
   const bpe::Vocab& v = *impl_->vocab;
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -369,15 +369,30 @@ TEST(Tokenizer, RejectsUnsupportedTokenizerJson) {
       EXPECT_NE(msg.find(needle), std::string::npos) << "want '" << needle << "' in: " << msg;
     }
   };
-  expect_bad([](json& j) { j["model"]["type"] = "WordPiece"; }, "not BPE");
-  expect_bad([](json& j) { j["pre_tokenizer"] = {{"type", "Metaspace"}}; }, "pre_tokenizer must be ByteLevel");
-  expect_bad([](json& j) { j["pre_tokenizer"]["add_prefix_space"] = true; }, "add_prefix_space");
-  expect_bad([](json& j) { j["normalizer"] = {{"type", "NFC"}}; }, "normalizer");
+  // tokenizer.json goes through unl::tokenizer: what it does not implement is refused by name.
+  expect_bad([](json& j) { j["model"]["type"] = "Unigram"; }, "model type 'Unigram' is not supported");
+  expect_bad([](json& j) { j["pre_tokenizer"] = {{"type", "UnicodeScripts"}}; }, "pre_tokenizer type 'UnicodeScripts'");
+  expect_bad([](json& j) { j["normalizer"] = {{"type", "Precompiled"}}; }, "normalizer type 'Precompiled'");
+  expect_bad([](json& j) { j["decoder"] = {{"type", "CTC"}}; }, "decoder type 'CTC'");
   expect_bad([](json& j) { j["model"]["merges"][1] = "Ġt"; }, "model.merges[1]");
   expect_bad([](json& j) { j["model"]["merges"][1] = json::array({"Ġt"}); }, "model.merges[1]");
   expect_bad([](json& j) { j["model"]["merges"][0] = json::array({"Ġ", "q!"}); }, "merge part 'q!'");
   expect_bad([](json& j) { j["model"]["dropout"] = 0.1; }, "model.dropout");
-  expect_bad([](json& j) { j["model"].erase("vocab"); }, "missing model.vocab");
+  expect_bad([](json& j) { j["model"].erase("vocab"); }, "missing field 'vocab'");
+}
+
+// What the GPT-2-only tokenizer.json loader used to refuse now loads: a Metaspace
+// pre-tokenizer, add_prefix_space and an NFC normalizer are parts of other families' pipelines.
+TEST(Tokenizer, TokenizerJsonOfOtherPipelinesLoads) {
+  Small s;
+  json j = {{"model", {{"type", "BPE"}, {"vocab", s.vocab}, {"merges", {"Ġ t", "Ġt h"}}}},
+            {"normalizer", {{"type", "NFC"}}},
+            {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", true}}},
+            {"decoder", {{"type", "ByteLevel"}}}};
+  spit(s.dir + "/tokenizer.json", j.dump());
+  Tokenizer t = Tokenizer::from_dir(s.dir);
+  EXPECT_EQ(t.encode("the"), (std::vector<int64_t>{257, id_of("e")}));  // " the" after the prefix space
+  EXPECT_EQ(t.decode({257, id_of("e")}), " the");
 }
 
 }  // namespace
