@@ -98,8 +98,17 @@ int cli_main(int argc, char** argv) {
   eval->add_option("--max-tokens", eval_args.max_tokens, "Truncate sequences")->capture_default_str();
   eval->add_option("--n", eval_args.n, "n of EL_n")->capture_default_str();
   eval->add_option("--suffix-start", eval_args.suffix_start, "s of EL_n (1 = Jang et al.)")->capture_default_str();
-  eval->add_option("--prefix-len", eval_args.prefix_len, "BLEU prompt length")->capture_default_str();
-  eval->add_option("--gen-len", eval_args.gen_len, "BLEU continuation length")->capture_default_str();
+  eval->add_option("--prompt-begin", eval_args.prompt_begin, "Continuation check: first prompt token")->capture_default_str();
+  eval->add_option("--prefix-len", eval_args.prefix_len, "Continuation check: prompt length")->capture_default_str();
+  eval->add_option("--gen-len", eval_args.gen_len, "Continuation check: tokens generated and compared")->capture_default_str();
+  eval->add_option("--bertscore-model", eval_args.bertscore_model, "BERT directory for BERTScore-F1 of the continuation")
+      ->check(CLI::ExistingDirectory);
+  eval->add_option("--bertscore-layer", eval_args.bertscore_layer, "BERTScore layer")->capture_default_str();
+  eval->add_option("--bleu-threshold", eval_args.bleu_threshold, "Verdict: forgotten when BLEU-4 is below")->capture_default_str();
+  eval->add_option("--bertscore-threshold", eval_args.bertscore_threshold,
+                   "Verdict: or when BERTScore-F1 is below (with --bertscore-model)")->capture_default_str();
+  eval->add_option("--per-sample", eval_args.per_sample,
+                   "Write one JSON line per sample: prompt, generated and reference text, BLEU, BERTScore-F1, EL, MA, verdict");
   eval->add_option("--beams", eval_args.beams, "BLEU beams")->capture_default_str();
   eval->add_option("--batch-size", eval_args.batch_size, "Sequences per batch")->capture_default_str();
   eval->add_flag("--json", eval_args.json, "Print the report as JSON (per sample and means)");

@@ -15,6 +15,8 @@
 #include "common/common.h"
 #include "driver/evaluation.h"
 #include "driver/inputs.h"
+#include "driver/state_io.h"
+#include "unlearn/refinement.h"
 #include "model/model.h"
 
 namespace unl::driver {
@@ -54,57 +56,90 @@ void write_npy_f32(const std::string& path, const float* data, const std::vector
   UNL_CHECK(out.good(), "write to '" + path + "' failed", "the disk may be full");
 }
 
+namespace {
+
+// One line per sample: the continuation window as text, every score and the official verdict,
+// so the verdict can be recomputed with other tools.
+void write_per_sample(const std::string& path, const EvalArgs& a, const std::vector<unlearn::SampleMetrics>& metrics,
+                      const std::vector<unlearn::ContinuationText>& texts) {
+  unlearn::Thresholds t;
+  t.bleu = a.bleu_threshold;
+  t.bertscore = a.bertscore_threshold;
+  std::string out;
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const auto& m = metrics[i];
+    const auto& x = texts[i];
+    json line = {{"id", m.id}, {"prompt", x.prompt}, {"generated", x.generated}, {"reference", x.reference},
+                 {"full_window", x.full_window}, {"bleu", m.bleu}, {"el", m.el}, {"ma", m.ma}, {"loss", m.loss},
+                 {"forgotten", unlearn::is_forgotten(m, t)}};
+    if (m.bertscore >= 0) line["bertscore_f1"] = m.bertscore;
+    out += line.dump() + "\n";
+  }
+  write_text_file(path, out);
+}
+
+}  // namespace
+
 int cmd_eval(const EvalArgs& a, comm::Communicator& comm) {
-  auto loaded = model::load_pretrained(a.model, torch::kFloat32, select_device("auto", local_rank_of(comm)));
+  const auto device = select_device("auto", local_rank_of(comm));
+  auto loaded = model::load_pretrained(a.model, torch::kFloat32, device);
   auto tok = tokenizer_for(a.tokenizer, a.model);
   const int64_t pad = loaded.config.pad_token_id >= 0 ? loaded.config.pad_token_id : loaded.config.eos_token_id;
-  EvalSettings s;
-  s.options.n = static_cast<int>(a.n);
-  s.options.suffix_start = a.suffix_start;
-  s.options.prefix_len = a.prefix_len;
-  s.options.gen_len = a.gen_len;
-  s.options.num_beams = a.beams;
-  s.options.batch_size = a.batch_size;
-  s.options.pad_token_id = pad;
+  EvalConfig ec;
+  ec.n = a.n;
+  ec.suffix_start = a.suffix_start;
+  ec.prompt_begin = a.prompt_begin;
+  ec.prefix_len = a.prefix_len;
+  ec.gen_len = a.gen_len;
+  ec.num_beams = a.beams;
+  ec.batch_size = a.batch_size;
+  ec.bertscore_model = a.bertscore_model;
+  ec.bertscore_layer = a.bertscore_layer;
+  const EvalSettings s = make_eval_settings(ec, pad, device);
   auto forget = load_token_set_path(a.forget, tok, loaded.config.vocab_size, a.max_tokens);
-  auto metrics = evaluate_forget_set(comm, *loaded.model, forget, s, &tok);
+  std::vector<unlearn::ContinuationText> texts;
+  auto metrics = evaluate_forget_set(comm, *loaded.model, forget, s, &tok, a.per_sample.empty() ? nullptr : &texts);
   double ppl = -1;
   if (!a.heldout.empty()) {
     auto held = load_token_set_path(a.heldout, tok, loaded.config.vocab_size, a.max_tokens);
     ppl = heldout_perplexity(comm, *loaded.model, held, s);
   }
   if (comm.rank() != 0) return 0;
-  double ma = 0, el = 0, bleu = 0, loss = 0;
-  int64_t tokens = 0;
+  if (!a.per_sample.empty()) write_per_sample(a.per_sample, a, metrics, texts);
+  double ma = 0, el = 0, bleu = 0, bertscore = 0, loss = 0;
+  int64_t tokens = 0, short_windows = 0;
   for (const auto& m : metrics) {
     ma += m.ma / metrics.size();
     el += m.el / metrics.size();
     bleu += m.bleu / metrics.size();
+    bertscore += m.bertscore / metrics.size();
     loss += m.loss * m.tokens;
     tokens += m.tokens;
   }
+  for (const auto& x : forget.tokens)
+    short_windows += !unlearn::continuation_window(static_cast<int64_t>(x.size()), s.options).full;
   const double forget_ppl = tokens ? std::exp(loss / tokens) : -1;
   if (a.json) {
     json r = {{"model", a.model}, {"forget", a.forget}, {"samples", metrics.size()}, {"n", a.n},
               {"mean_ma", ma}, {"mean_el", el}, {"mean_bleu", bleu}, {"forget_ppl", forget_ppl},
-              {"heldout_ppl", ppl}, {"per_sample", json::array()}};
+              {"heldout_ppl", ppl}, {"shortened_windows", short_windows}, {"per_sample", json::array()}};
+    if (s.bertscore) r["mean_bertscore_f1"] = bertscore;
     for (const auto& m : metrics)
       r["per_sample"].push_back({{"id", m.id}, {"ma", m.ma}, {"el", m.el}, {"bleu", m.bleu}, {"loss", m.loss}});
     std::cout << r.dump(2) << "\n";
   } else {
     fmt::print("model {}\nforget set {} ({} samples)\n", a.model, a.forget, metrics.size());
-    fmt::print("  mean MA      {:.4f}\n  mean EL{:<5} {:.4f}\n  mean BLEU-4  {:.4f}\n  forget PPL   {:.3f}\n", ma, a.n, el,
-               bleu, forget_ppl);
+    fmt::print("  mean MA      {:.4f}\n  mean EL{:<5} {:.4f}\n  mean BLEU-4  {:.4f}\n", ma, a.n, el, bleu);
+    if (s.bertscore) fmt::print("  mean BERTScore-F1 {:.4f}\n", bertscore);
+    fmt::print("  forget PPL   {:.3f}\n", forget_ppl);
+    if (short_windows > 0)
+      fmt::print("  {} of {} samples are shorter than the continuation window [{}, {}) and were scored on what exists\n",
+                 short_windows, metrics.size(), a.prompt_begin, a.prompt_begin + a.prefix_len + a.gen_len);
     if (ppl > 0) fmt::print("held-out PPL   {:.3f}\n", ppl);
   }
   return 0;
 }
 
-// One JSONL line per input line, by its fields: {"text"} gets "ids" (special tokens added only
-// with --special); {"ids"} gets "text" (the tokenizer.json decoder's output) and "text_clean_up"
-// (the same after the config's clean_up_tokenization_spaces, equal to "text" when the config
-// does not ask for it); {"messages", "add_generation_prompt", "chat_template_kwargs"} gets the
-// rendered chat "text" and its "ids" (no special tokens added: the template writes them).
 int cmd_tokenize(const std::string& tokenizer_dir, const std::string& input, bool add_special_tokens) {
   using nlohmann::ordered_json;
   auto tok = tokenizer_dir.empty() ? model::Tokenizer::gpt2() : model::Tokenizer::from_dir(tokenizer_dir);

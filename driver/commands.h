@@ -11,7 +11,12 @@ namespace unl::driver {
 
 struct EvalArgs {
   std::string model, forget, heldout, tokenizer;
-  int64_t max_tokens = 200, n = 10, suffix_start = 150, prefix_len = 50, gen_len = 50, beams = 2, batch_size = 16;
+  int64_t max_tokens = 200, n = 10, suffix_start = 150, prompt_begin = 100, prefix_len = 50, gen_len = 50, beams = 2,
+          batch_size = 16;
+  std::string bertscore_model;  // empty: BLEU only
+  int64_t bertscore_layer = 9;
+  double bleu_threshold = 0.01, bertscore_threshold = 0.3;  // the official verdict
+  std::string per_sample;  // JSONL file, one line per sample ("" = none)
   bool json = false;
 };
 

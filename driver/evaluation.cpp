@@ -12,6 +12,10 @@
 
 namespace boost::serialization {
 template <class Archive>
+void serialize(Archive& ar, unl::unlearn::ContinuationText& t, const unsigned int) {
+  ar& t.prompt& t.generated& t.reference& t.full_window;
+}
+template <class Archive>
 void serialize(Archive& ar, unl::unlearn::SampleMetrics& m, const unsigned int) {
   ar& m.id& m.ma& m.el& m.bleu& m.bertscore& m.loss& m.tokens;
 }
@@ -46,15 +50,21 @@ class FinetuneMethod final : public unlearn::Method {
 
 }  // namespace
 
-EvalSettings make_eval_settings(const JobConfig& cfg, int64_t pad_id) {
+EvalSettings make_eval_settings(const EvalConfig& eval, int64_t pad_id, torch::Device device) {
   EvalSettings s;
-  s.options.n = static_cast<int>(cfg.eval.n);
-  s.options.suffix_start = cfg.eval.suffix_start;
-  s.options.prefix_len = cfg.eval.prefix_len;
-  s.options.gen_len = cfg.eval.gen_len;
-  s.options.num_beams = cfg.eval.num_beams;
-  s.options.batch_size = cfg.eval.batch_size;
+  s.options.n = static_cast<int>(eval.n);
+  s.options.suffix_start = eval.suffix_start;
+  s.options.prompt_begin = eval.prompt_begin;
+  s.options.prefix_len = eval.prefix_len;
+  s.options.gen_len = eval.gen_len;
+  s.options.num_beams = eval.num_beams;
+  s.options.batch_size = eval.batch_size;
   s.options.pad_token_id = pad_id;
+  if (!eval.bertscore_model.empty()) {
+    s.bertscore = std::make_shared<unlearn::BertEncoder>(unlearn::load_bert_encoder(eval.bertscore_model, device));
+    s.options.bertscore_encoder = s.bertscore.get();
+    s.options.bertscore_layers = eval.bertscore_layer;
+  }
   return s;
 }
 
@@ -73,19 +83,26 @@ unlearn::Thresholds make_thresholds(const JobConfig& cfg) {
 
 std::vector<unlearn::SampleMetrics> evaluate_forget_set(comm::Communicator& comm, model::CausalLMImpl& model,
                                                         const TokenSet& set, const EvalSettings& eval,
-                                                        const model::Tokenizer* tokenizer) {
+                                                        const model::Tokenizer* tokenizer,
+                                                        std::vector<unlearn::ContinuationText>* texts) {
   const bool was_training = model.is_training();
   model.eval();
   auto [b, e] = shard::block_range(static_cast<int64_t>(set.size()), comm.size(), comm.rank());
   std::vector<int64_t> ids(set.ids.begin() + b, set.ids.begin() + e);
   std::vector<std::vector<int64_t>> seqs(set.tokens.begin() + b, set.tokens.begin() + e);
   std::vector<unlearn::SampleMetrics> mine;
+  std::vector<unlearn::ContinuationText> my_texts;
   if (!seqs.empty()) {
     unlearn::DecodeFn decode;
     if (tokenizer) decode = [tokenizer](const std::vector<int64_t>& t) { return tokenizer->decode(t); };
-    mine = unlearn::evaluate_samples(model, ids, seqs, eval.options, decode);
+    mine = unlearn::evaluate_samples(model, ids, seqs, eval.options, decode, texts ? &my_texts : nullptr);
   }
   if (was_training) model.train();
+  if (texts) {
+    auto text_parts = comm::gather_objects(comm, my_texts);
+    texts->clear();
+    for (auto& p : text_parts) texts->insert(texts->end(), p.begin(), p.end());
+  }
   auto parts = comm::gather_objects(comm, mine);
   std::vector<unlearn::SampleMetrics> all;
   for (auto& p : parts) all.insert(all.end(), p.begin(), p.end());

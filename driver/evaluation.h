@@ -11,6 +11,7 @@
 #include "driver/job_config.h"
 #include "model/causal_lm.h"
 #include "model/tokenizer.h"
+#include "unlearn/bert_encoder.h"
 #include "unlearn/method.h"
 #include "unlearn/metrics.h"
 #include "unlearn/refinement.h"
@@ -18,17 +19,22 @@
 namespace unl::driver {
 
 struct EvalSettings {
-  unlearn::EvalOptions options;
+  unlearn::EvalOptions options;  // options.bertscore_encoder points into `bertscore`
+  std::shared_ptr<unlearn::BertEncoder> bertscore;
 };
 
-EvalSettings make_eval_settings(const JobConfig& cfg, int64_t pad_id);
 unlearn::Thresholds make_thresholds(const JobConfig& cfg);
 
+/// The settings of the [eval] section; loads the BERTScore model when eval.bertscore_model is set.
+EvalSettings make_eval_settings(const EvalConfig& eval, int64_t pad_id, torch::Device device);
+
 /// Metrics of every sample of `set`, computed sharded; complete on rank 0 (and broadcast to all
-/// ranks, so every rank holds the same list). tokenizer == nullptr skips BLEU.
+/// ranks, so every rank holds the same list). tokenizer == nullptr skips BLEU. `texts`
+/// (optional, complete on rank 0 only) receives each sample's prompt, continuation and reference.
 std::vector<unlearn::SampleMetrics> evaluate_forget_set(comm::Communicator& comm, model::CausalLMImpl& model,
                                                         const TokenSet& set, const EvalSettings& eval,
-                                                        const model::Tokenizer* tokenizer);
+                                                        const model::Tokenizer* tokenizer,
+                                                        std::vector<unlearn::ContinuationText>* texts = nullptr);
 /// Perplexity over a set (token-weighted), sharded; the same value on every rank.
 double heldout_perplexity(comm::Communicator& comm, model::CausalLMImpl& model, const TokenSet& set,
                           const EvalSettings& eval);

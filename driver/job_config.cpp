@@ -73,6 +73,8 @@ const std::vector<ConfigKey>& key_table() {
       UNL_KEY(train, nan_policy, "On a NaN/Inf loss: stop (checkpoint the last good state and exit 1) or skip (drop the step).", kMayChange, {"stop", "skip"}),
       UNL_KEY(train, check_weights_every, "Debug check: every N steps verify all ranks hold identical weights (0: off).", kMayChange),
       UNL_KEY(neighbours, index, "Precomputed pairs instead of mining: JSONL lines {\"forget\": id, \"neighbour\": id} (ids of data.forget and data.retain rows) or a .npy of retain row numbers, one per forget row. Honoured exactly.", kFixed | kPath),
+      UNL_KEY(neighbours, embedder, "What embeds a sequence for mining. model: the mean last hidden state of the frozen original model over the span; sentence: a sentence embedder (BERT architecture, e.g. all-MiniLM-L6-v2 as the official code) over the decoded text of the span.", kFixed, {"model", "sentence"}),
+      UNL_KEY(neighbours, embedder_model, "Sentence embedder directory (config.json, model.safetensors, vocab.txt) for neighbours.embedder = sentence.", kFixed | kPath),
       UNL_KEY(neighbours, distance, "Embedding distance.", kFixed, {"l2", "cosine"}),
       UNL_KEY(neighbours, span_begin, "First token of the span whose mean hidden state embeds a sequence.", kFixed),
       UNL_KEY(neighbours, span_end, "One past the last token of that span (-1: to the end).", kFixed),
@@ -84,6 +86,8 @@ const std::vector<ConfigKey>& key_table() {
       UNL_KEY(eval, gen_len, "Continuation check: tokens generated and compared with the next gen_len tokens of the sample.", kFixed),
       UNL_KEY(eval, num_beams, "Beams of the BLEU continuation (official ICU: 2).", kFixed),
       UNL_KEY(eval, batch_size, "Sequences evaluated together.", kMayChange),
+      UNL_KEY(eval, bertscore_model, "BERT directory (e.g. bert-base-uncased: config.json, model.safetensors, vocab.txt) for BERTScore-F1 of the continuation; empty: BLEU only.", kFixed | kPath),
+      UNL_KEY(eval, bertscore_layer, "BERTScore: hidden state after this many layers (bert-base-uncased: 9, as bert_score uses).", kFixed),
       UNL_KEY(thresholds, rule, "Per-sample verdict. official: forgotten when BLEU < thresholds.bleu or (with eval.bertscore_model) BERTScore-F1 < thresholds.bertscore; all: when every enabled check (use_bleu, use_el, use_ma) is below its threshold.", kFixed, {"official", "all"}),
       UNL_KEY(thresholds, mode, "fixed (use the values below) or calibrate (mean MA / EL_n of data.heldout).", kFixed, {"fixed", "calibrate"}),
       UNL_KEY(thresholds, ma, "tau_MA: memorisation accuracy below which a sample counts as forgotten.", kFixed),
@@ -310,6 +314,9 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
   need(c.eval.num_beams >= 1, "'eval.num_beams' must be >= 1");
   need(c.eval.batch_size >= 1, "'eval.batch_size' must be >= 1");
   need(c.neighbours.batch_size >= 1, "'neighbours.batch_size' must be >= 1");
+  need(c.neighbours.embedder != "sentence" || !c.neighbours.embedder_model.empty(),
+       "neighbours.embedder = \"sentence\" needs 'neighbours.embedder_model' (a sentence embedder directory)");
+  need(c.eval.bertscore_layer >= 0, "'eval.bertscore_layer' must be >= 0");
   need(c.neighbours.span_begin >= 0, "'neighbours.span_begin' must be >= 0");
   need(c.neighbours.span_end == -1 || c.neighbours.span_end > c.neighbours.span_begin,
        "'neighbours.span_end' must be -1 or greater than 'neighbours.span_begin'");

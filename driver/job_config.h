@@ -55,6 +55,8 @@ struct TrainConfig {
 
 struct NeighboursConfig {
   std::string index;  // file of precomputed pairs ("" = mine them)
+  std::string embedder = "model";
+  std::string embedder_model;
   std::string distance = "l2";
   int64_t span_begin = 100;
   int64_t span_end = 200;
@@ -69,6 +71,8 @@ struct EvalConfig {
   int64_t gen_len = 50;
   int64_t num_beams = 2;
   int64_t batch_size = 16;
+  std::string bertscore_model;
+  int64_t bertscore_layer = 9;
 };
 
 struct ThresholdsConfig {

@@ -3,6 +3,7 @@
 #include "driver/neighbours.h"
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <numeric>
@@ -15,7 +16,9 @@
 #include "common/hash.h"
 #include "data/data.h"
 #include "shard/shard.h"
+#include "unlearn/bert_encoder.h"
 #include "unlearn/neighbours.h"
+#include "unlearn/sentence_embedding.h"
 
 namespace unl::driver {
 namespace {
@@ -40,11 +43,38 @@ std::vector<bool> copies_of_forget_rows(const TokenSet& forget, const TokenSet& 
   return copy;
 }
 
+using EmbedFn = std::function<torch::Tensor(const std::vector<std::vector<int64_t>>&)>;
+
+// What embeds a row for mining (neighbours.embedder): the frozen model's mean hidden state over
+// the span, or a sentence embedder over the span's decoded text (the official code: MiniLM over
+// tokens [100, 200)).
+EmbedFn make_embedder(Job& job) {
+  const NeighboursConfig& nc = job.cfg.neighbours;
+  const int64_t span_b = nc.span_begin, span_e = nc.span_end < 0 ? INT64_MAX / 2 : nc.span_end;
+  if (nc.embedder == "model")
+    return [&job, span_b, span_e, &nc](const std::vector<std::vector<int64_t>>& rows) {
+      return unlearn::embed_sequences(*job.models.reference, rows, span_b, span_e, nc.batch_size, job.models.pad_id);
+    };
+  auto encoder = std::make_shared<unlearn::BertEncoder>(unlearn::load_bert_encoder(nc.embedder_model, torch::kCPU));
+  auto options = std::make_shared<unlearn::SentenceEmbeddingOptions>(
+      unlearn::sentence_embedding_options(nc.embedder_model, *encoder));
+  options->batch_size = nc.batch_size;
+  return [&job, encoder, options, span_b, span_e](const std::vector<std::vector<int64_t>>& rows) {
+    std::vector<std::string> texts;
+    for (const auto& r : rows) {
+      const int64_t b = std::min<int64_t>(span_b, static_cast<int64_t>(r.size()));
+      const int64_t e = std::min<int64_t>(span_e, static_cast<int64_t>(r.size()));
+      texts.push_back(job.in.tokenizer->decode(std::vector<int64_t>(r.begin() + b, r.begin() + e)));
+    }
+    return unlearn::sentence_embeddings(*encoder, texts, *options);
+  };
+}
+
 // This rank's candidates: its slice of the pool (copies of forget rows removed) against every
 // forget sample.
-std::vector<unlearn::Candidate> local_candidates(Job& job, const torch::Tensor& queries, int64_t& copies) {
+std::vector<unlearn::Candidate> local_candidates(Job& job, const EmbedFn& embed, const torch::Tensor& queries,
+                                                 int64_t& copies) {
   const NeighboursConfig& nc = job.cfg.neighbours;
-  const int64_t span_e = nc.span_end < 0 ? INT64_MAX / 2 : nc.span_end;
   const auto& pool = job.in.pool.tokens;
   auto [pb, pe] = shard::block_range(static_cast<int64_t>(pool.size()), job.comm.size(), job.comm.rank());
   const auto copy = copies_of_forget_rows(job.in.forget, job.in.pool, pb, pe);
@@ -57,22 +87,19 @@ std::vector<unlearn::Candidate> local_candidates(Job& job, const torch::Tensor& 
   }
   copies = static_cast<int64_t>(std::count(copy.begin(), copy.end(), true));
   if (slice.empty()) return {};
-  auto keys = unlearn::embed_sequences(*job.models.reference, slice, nc.span_begin, span_e, nc.batch_size,
-                                       job.models.pad_id);
-  return unlearn::local_topk(queries, keys, slice_ids, 1, unlearn::parse_distance(nc.distance));
+  return unlearn::local_topk(queries, embed(slice), slice_ids, 1, unlearn::parse_distance(nc.distance));
 }
 
 std::vector<int64_t> mine(Job& job) {
   const int64_t n = static_cast<int64_t>(job.in.forget.size());
   const double t0 = now_s();
   const NeighboursConfig& nc = job.cfg.neighbours;
-  const int64_t span_e = nc.span_end < 0 ? INT64_MAX / 2 : nc.span_end;
   // Every rank embeds the (small) forget set, and its own slice of the (large) pool.
-  auto queries = unlearn::embed_sequences(*job.models.reference, job.in.forget.tokens, nc.span_begin, span_e,
-                                          nc.batch_size, job.models.pad_id);
+  const EmbedFn embed = make_embedder(job);
+  auto queries = embed(job.in.forget.tokens);
   int64_t copies = 0;
   std::vector<std::pair<std::pair<int64_t, int64_t>, double>> packed;
-  for (const auto& c : local_candidates(job, queries, copies)) packed.push_back({{c.query, c.pool_id}, c.distance});
+  for (const auto& c : local_candidates(job, embed, queries, copies)) packed.push_back({{c.query, c.pool_id}, c.distance});
   auto gathered = comm::gather_objects(job.comm, packed);
   copies = job.comm.allreduce_sum(copies);
   std::vector<int64_t> best(n, -1);
@@ -88,9 +115,9 @@ std::vector<int64_t> mine(Job& job) {
             "no row of the retained pool '" + job.in.pool.path + "' can be a neighbour: all " +
                 std::to_string(job.in.pool.size()) + " are copies of forget rows",
             "give data.retain rows other than the forget set (copies of forget rows are never paired)");
-  log::info("neighbours: paired {} forget samples with their nearest of {} pool rows ({}; {} copies of forget rows "
-            "excluded) in {:.1f} s",
-            n, job.in.pool.size(), nc.distance, copies, now_s() - t0);
+  log::info("neighbours: paired {} forget samples with their nearest of {} pool rows ({} embedder, {}; {} copies of "
+            "forget rows excluded) in {:.1f} s",
+            n, job.in.pool.size(), nc.embedder, nc.distance, copies, now_s() - t0);
   return best;
 }
 

@@ -72,7 +72,7 @@ void set_up_models_and_trainer(Job& job) {
     for (auto& p : job.models.reference->parameters()) p.set_requires_grad(false);
   }
   job.models.model->train();
-  job.policy.eval = make_eval_settings(job.cfg, job.models.pad_id);
+  job.policy.eval = make_eval_settings(job.cfg.eval, job.models.pad_id, job.models.device);
   job.policy.thresholds = make_thresholds(job.cfg);
   job.policy.refinement = unlearn::parse_refinement(job.cfg.thresholds.refinement);
   job.policy.is_finetune = job.cfg.method.name == "finetune";

@@ -18,12 +18,18 @@ namespace unl::unlearn {
 /// 0 when l has fewer than n tokens.
 double ngram_overlap(const std::vector<int64_t>& pred, const std::vector<int64_t>& label, int n);
 
+struct BertEncoder;
+
 struct EvalOptions {
   int n = 10;                  // EL_n
   int64_t suffix_start = 150;  // s: EL_n averages over prefixes x_<i for i = s .. T-n (1 = Jang et al.)
-  int64_t prefix_len = 50;     // BLEU: prompt length
-  int64_t gen_len = 50;        // BLEU: continuation length
-  int64_t num_beams = 2;       // BLEU generation beams (official ICU: 2)
+  int64_t prompt_begin = 100;  // continuation check: first prompt token (official ICU: 100)
+  int64_t prefix_len = 50;     // continuation check: prompt length
+  int64_t gen_len = 50;        // continuation check: tokens generated and compared
+  int64_t num_beams = 2;       // continuation generation beams (official ICU: 2)
+  /// BERTScore of the continuation as well (nullptr: BLEU only), with the layer/batch options.
+  const BertEncoder* bertscore_encoder = nullptr;
+  int64_t bertscore_layers = 9;
   int64_t batch_size = 16;     // sequences decoded together
   int64_t pad_token_id = 50256;
   int64_t eos_token_id = -1;   // -1: generate exactly the requested length
@@ -67,6 +73,24 @@ std::vector<double> extraction_likelihood_reference(model::CausalLMImpl& model,
                                                     const std::vector<std::vector<int64_t>>& seqs,
                                                     const EvalOptions& options);
 
+/// Where the continuation check of a T-token sequence prompts and compares: prompt tokens
+/// [begin, prompt_end), reference [prompt_end, end). With T >= prompt_begin + prefix_len + gen_len
+/// it is the configured window (`full`). A shorter sequence is scored on what exists: the window
+/// slides back to end at T, and when T < prefix_len + gen_len the prompt and the reference split
+/// the T tokens in the ratio prefix_len : gen_len (at least one token each). T < 2: empty.
+struct ContinuationWindow {
+  int64_t begin = 0, prompt_end = 0, end = 0;
+  bool full = false;
+  bool empty() const { return prompt_end <= begin || end <= prompt_end; }
+};
+ContinuationWindow continuation_window(int64_t length, const EvalOptions& options);
+
+/// A sample's continuation check as text: what anyone needs to recompute the verdict.
+struct ContinuationText {
+  std::string prompt, generated, reference;
+  bool full_window = false;
+};
+
 /// Decodes token ids to text for BLEU (the tokenizer lives in model/, passed in by the caller).
 using DecodeFn = std::function<std::string(const std::vector<int64_t>&)>;
 
@@ -75,10 +99,13 @@ using DecodeFn = std::function<std::string(const std::vector<int64_t>&)>;
 /// the first eos_token_id (when >= 0), against tokens [prefix_len, prefix_len + gen_len), both
 /// decoded and scored with nltk_bleu4 (unlearn/bleu.h: lower-cased, NLTK word_tokenize,
 /// sentence_bleu); a sequence with no token after the prompt scores 0.
+/// With options.bertscore_encoder, BERTScore-F1 of the same texts too (else bertscore = -1).
+/// `texts` (optional) receives each sample's prompt, continuation and reference text.
 std::vector<SampleMetrics> evaluate_samples(model::CausalLMImpl& model,
                                             const std::vector<int64_t>& ids,
                                             const std::vector<std::vector<int64_t>>& seqs,
-                                            const EvalOptions& options, const DecodeFn& decode);
+                                            const EvalOptions& options, const DecodeFn& decode,
+                                            std::vector<ContinuationText>* texts = nullptr);
 
 /// Sum of token CE and token count over sequences (perplexity = exp(sum / count), formed by the
 /// caller after reducing over ranks).

@@ -25,14 +25,17 @@ TOML
 mpirun_n 2 "$UNL" train --config "$WORK/train.toml" >"$WORK/train.log" 2>&1 || { cat "$WORK/train.log"; fail "train"; }
 [ -f "$WORK/base/final/model.safetensors" ] || fail "train wrote no model"
 "$UNL" eval --model "$WORK/base/final" --forget "$WORK/forget.jsonl" --heldout "$WORK/heldout.jsonl" --json \
-  --n 3 --suffix-start 4 --prefix-len 6 --gen-len 6 --beams 1 >"$WORK/before.json" || fail "eval before"
+  --n 3 --suffix-start 4 --prompt-begin 0 --prefix-len 6 --gen-len 6 --beams 1 >"$WORK/before.json" || fail "eval before"
 ma_before=$(sed -n 's/^  "mean_ma": \(.*\),$/\1/p' "$WORK/before.json")
 ppl_before=$(sed -n 's/^  "heldout_ppl": \(.*\),$/\1/p' "$WORK/before.json")
 awk -v m="$ma_before" 'BEGIN { exit !(m > 0.8) }' || { cat "$WORK/before.json"; fail "the model did not memorise (MA $ma_before)"; }
 pass "memorised: forget MA $ma_before, held-out PPL $ppl_before"
 
 write_icu_config icu icu "$WORK/base/final" </dev/null
-sed -i 's/^ma = 0.0/ma = 0.3/; s/^el = 0.0/el = 0.05/; s/^bleu = 0.0/bleu = 0.05/; s/^max_epochs = 3/max_epochs = 30/; s/^every_steps = 1/every_steps = 0/' "$WORK/icu.toml"
+# This test's claim is the set-level one (forget MA and EL below their thresholds when the job
+# stops), so samples leave only once every check is below threshold: rule "all". The official
+# rule (BLEU alone) is tested in tests/mpi/driver/fidelity_test.cpp.
+sed -i 's/^ma = 0.0/ma = 0.3/; s/^el = 0.0/el = 0.05/; s/^bleu = 0.0/bleu = 0.05\nrule = "all"/; s/^max_epochs = 3/max_epochs = 30/; s/^every_steps = 1/every_steps = 0/' "$WORK/icu.toml"
 sed -i "s|^forget = .*|&\nheldout = \"$WORK/heldout.jsonl\"|" "$WORK/icu.toml"
 mpirun_n 2 "$UNL" run --config "$WORK/icu.toml" >"$WORK/icu.log" 2>&1 || { cat "$WORK/icu.log"; fail "icu run"; }
 grep -q "epoch 1:" "$WORK/icu.log" || { cat "$WORK/icu.log"; fail "no epoch summary"; }
@@ -40,7 +43,7 @@ grep -q '"stop_reason": "thresholds met"\|"stop_reason": "no active samples"' "$
   { cat "$WORK/icu.log"; grep stop_reason "$WORK/icu/report.json"; fail "ICU did not reach its stop rule"; }
 [ -f "$WORK/icu/report.html" ] || fail "no report.html"
 "$UNL" eval --model "$WORK/icu/final" --forget "$WORK/forget.jsonl" --heldout "$WORK/heldout.jsonl" --json \
-  --n 3 --suffix-start 4 --prefix-len 6 --gen-len 6 --beams 1 >"$WORK/after.json" || fail "eval after"
+  --n 3 --suffix-start 4 --prompt-begin 0 --prefix-len 6 --gen-len 6 --beams 1 >"$WORK/after.json" || fail "eval after"
 ma_after=$(sed -n 's/^  "mean_ma": \(.*\),$/\1/p' "$WORK/after.json")
 el_after=$(sed -n 's/^  "mean_el": \(.*\),$/\1/p' "$WORK/after.json")
 ppl_after=$(sed -n 's/^  "heldout_ppl": \(.*\),$/\1/p' "$WORK/after.json")

@@ -74,6 +74,7 @@ span_end = -1
 [eval]
 n = 3
 suffix_start = 4
+prompt_begin = 0
 prefix_len = 6
 gen_len = 6
 num_beams = 1
