@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -401,3 +402,40 @@ TEST(Tokenizer, TokenizerJsonOfOtherPipelinesLoads) {
 }
 
 }  // namespace
+
+namespace sentencepiece_golden {
+
+std::vector<std::string> lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// A model directory that ships only tokenizer.model (Llama-2 style), loaded inside a binary that
+// also links LibTorch (the two protobuf copies once crashed such a process before main). Golden ids
+// from Debian's spm_encode (tests/golden/sentencepiece/gen.sh), never from our code.
+TEST(Tokenizer, SentencePieceModelMatchesSpmEncode) {
+  const std::string g = std::string(UNL_SOURCE_DIR) + "/tests/golden/sentencepiece";
+  const std::string dir = temp_dir() + "/spm";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(g + "/tokenizer.model", dir + "/tokenizer.model");
+  Tokenizer t = Tokenizer::from_dir(dir);
+  EXPECT_EQ(t.vocab_size(), 400);
+  const auto texts = lines(g + "/texts.txt");
+  const auto ids = lines(g + "/ids.txt");
+  ASSERT_EQ(texts.size(), ids.size());
+  ASSERT_FALSE(texts.empty());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::vector<int64_t> want;
+    std::istringstream in(ids[i]);
+    for (int64_t id; in >> id;) want.push_back(id);
+    EXPECT_EQ(t.encode(texts[i], false), want) << texts[i];
+    auto with_bos = want;
+    with_bos.insert(with_bos.begin(), 1);  // add_bos_token defaults to true, as LlamaTokenizer
+    EXPECT_EQ(t.encode(texts[i], true), with_bos) << texts[i];
+    EXPECT_EQ(t.decode(want), texts[i]);
+  }
+}
+
+}  // namespace sentencepiece_golden
