@@ -16,7 +16,9 @@ t_start=$(date +%s)
 
 # Shared knobs: every method gets exactly these.
 LR=1e-3; BS=4; EPOCHS=${ABLATION_EPOCHS:-12}; TAU_MA=0.3; TAU_EL=0.05; TAU_BLEU=0.05
-EVAL_ARGS=(--max-tokens 24 --n 3 --suffix-start 4 --prefix-len 6 --gen-len 6 --beams 1)
+# The sequences are 24 tokens, so the continuation check prompts from token 0 (the official window
+# starts at token 100), and a sample leaves when it is below every threshold (thresholds.rule = all).
+EVAL_ARGS=(--max-tokens 24 --n 3 --suffix-start 4 --prompt-begin 0 --prefix-len 6 --gen-len 6 --beams 1)
 
 # --- tiny model (GPT-2 vocabulary) --------------------------------------------------------------
 cat >"$W/tiny.json" <<JSON
@@ -112,10 +114,12 @@ span_end = -1
 [eval]
 n = 3
 suffix_start = 4
+prompt_begin = 0
 prefix_len = 6
 gen_len = 6
 num_beams = 1
 [thresholds]
+rule = "all"
 ma = $3
 el = $4
 bleu = $5

@@ -30,6 +30,7 @@ max_tokens = 64
 batch_size = $bs
 max_steps = 5
 [thresholds]
+rule = "all"
 # zero: no sample ever counts as forgotten, so every run takes all its steps
 ma = 0.0
 el = 0.0
@@ -37,6 +38,7 @@ bleu = 0.0
 [eval]
 n = 3
 suffix_start = 60
+prompt_begin = 0
 prefix_len = 4
 gen_len = 2
 num_beams = 1
