@@ -119,6 +119,9 @@ int cli_main(int argc, char** argv) {
   demo->add_option("--out", demo_args.out, "Output directory")->capture_default_str();
   demo->add_option("--ranks", demo_args.ranks, "MPI ranks for the unlearning job")->capture_default_str();
   demo->add_flag("--rebuild-base", demo_args.rebuild_base, "Re-train the cached base model");
+  demo->add_option("--base-epochs", demo_args.base_epochs, "Epochs that fit the base model")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  demo->add_flag("--data-only", demo_args.data_only, "Write the demo data (out/data/*.jsonl) and stop");
 
   // model tools
   std::string tok_dir, input_path, model_dir, ids_text, out_path, prompt, family, cfg_json;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/common.h"
+#include "model/embedded_assets.h"
 #include "shard/shard.h"
 
 extern char** environ;
@@ -101,35 +102,31 @@ std::vector<std::string> read_fortunes(size_t max_count, size_t max_chars) {
   return out;
 }
 
-int cmd_demo(const DemoArgs& args, const char* argv0) {
-  const fs::path out = fs::absolute(args.out);
-  const fs::path data = out / "data";
-  fs::create_directories(data);
-  const std::string self = fs::absolute(fs::path(argv0).has_parent_path() ? fs::path(argv0) : fs::path("/proc/self/exe"))
-                               .string();
-  const std::string exe = fs::exists(self) ? self : fs::read_symlink("/proc/self/exe").string();
-  if (geteuid() == 0) {
-    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-  }
+namespace {
 
-  // 1. Data: 160 synthetic personal records and public text; 32 records are to be forgotten.
-  const int64_t kRecords = 160, kForget = 32;
-  auto fortunes = read_fortunes(200, 220);
-  UNL_CHECK(fortunes.size() >= 136, "only " + std::to_string(fortunes.size()) + " fortunes found",
-            "reinstall the `fortunes` package");
+// The demo corpus: 160 synthetic personal records (32 to forget) and public text (fortunes). Each
+// record appears kRecordCopies times in the training text: duplicated personal data is what
+// language models memorise verbatim (Kandpal et al. 2022), and it lets a small model do so in minutes.
+constexpr int64_t kRecords = 160, kForget = 32, kRecordCopies = 4;
+constexpr size_t kTrainFortunes = 800, kHeldoutFortunes = 100;
+
+void write_demo_data(const fs::path& data) {
+  fs::create_directories(data);
+  auto fortunes = read_fortunes(kTrainFortunes + kHeldoutFortunes, 220);
+  UNL_CHECK(fortunes.size() == kTrainFortunes + kHeldoutFortunes,
+            "only " + std::to_string(fortunes.size()) + " fortunes found", "reinstall the `fortunes` package");
   std::vector<std::pair<int64_t, std::string>> train, forget, retain, heldout;
   for (int64_t i = 0; i < kRecords; ++i) {
     const std::string r = synthetic_record(i);
-    train.push_back({i, r});
+    for (int64_t c = 0; c < kRecordCopies; ++c) train.push_back({i + 100000 * c, r});  // ids stay unique
     (i < kForget ? forget : retain).push_back({i, r});
   }
   for (size_t i = 0; i < fortunes.size(); ++i) {
     const int64_t id = 1000 + static_cast<int64_t>(i);
-    if (i < 96) {
+    if (i < kTrainFortunes) {
       train.push_back({id, fortunes[i]});
       retain.push_back({id, fortunes[i]});
-    } else if (i < 136) {
+    } else {
       heldout.push_back({id, fortunes[i]});
     }
   }
@@ -137,50 +134,59 @@ int cmd_demo(const DemoArgs& args, const char* argv0) {
   write_jsonl(data / "forget.jsonl", forget);
   write_jsonl(data / "retain.jsonl", retain);
   write_jsonl(data / "heldout.jsonl", heldout);
-  log::info("demo: {} training texts ({} synthetic personal records, {} fortunes); forgetting {} records",
-            train.size(), kRecords, train.size() - kRecords, kForget);
+  log::info("demo: {} training texts ({} synthetic personal records x {}, {} fortunes); forgetting {} records",
+            train.size(), kRecords, kRecordCopies, kTrainFortunes, kForget);
+}
 
-  // 2. The base model: a small GPT-Neo with the GPT-2 tokenizer, fine-tuned until it
-  //    regurgitates the records. Cached: a second demo skips this.
-  const fs::path base = out / "base" / "final";
-  if (args.rebuild_base) fs::remove_all(out / "base");
-  if (!fs::exists(base / "model.safetensors")) {
-    write_file(out / "gpt-neo-tiny.json", json{{"model_type", "gpt_neo"}, {"vocab_size", 50257}, {"hidden_size", 96},
-                                             {"num_layers", 4}, {"num_heads", 4}, {"intermediate_size", 384},
-                                             {"max_position_embeddings", 128}, {"window_size", 32},
-                                             {"attention_types", json::array({json::array({json::array({"global", "local"}), 2})})},
-                                             {"activation_function", "gelu_new"}, {"bos_token_id", 50256},
-                                             {"eos_token_id", 50256}}
-                                                .dump(2));
-    if (run_child({exe, "init", "--family", "gpt-neo", "--config", (out / "gpt-neo-tiny.json").string(), "--out",
-                   (out / "init").string(), "--seed", "7"}) != 0)
-      UNL_THROW("demo: `unlearn init` failed", "see its message above");
-    write_file(out / "train.toml", fmt::format(R"(# Fine-tune the tiny model on the demo data until it memorises it.
+std::vector<std::string> mpirun(const DemoArgs& args, const std::string& exe) {
+  return {"mpiexec", "-n", std::to_string(args.ranks), "--oversubscribe", exe};
+}
+
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// A small GPT-Neo over the demo's own vocabulary (assets/demo: byte-level BPE trained on this
+// corpus), fitted until it regurgitates the records. Cached: a second demo skips this.
+void fit_base(const DemoArgs& args, const fs::path& out, const std::string& exe) {
+  const json vocab = json::parse(model::assets::demo_vocab_json());
+  const int64_t eot = static_cast<int64_t>(vocab.size()) - 1;
+  write_file(out / "gpt-neo-demo.json",
+             json{{"model_type", "gpt_neo"}, {"vocab_size", vocab.size()}, {"hidden_size", 128}, {"num_layers", 4},
+                  {"num_heads", 4}, {"intermediate_size", 512}, {"max_position_embeddings", 128}, {"window_size", 32},
+                  {"attention_types", json::array({json::array({json::array({"global", "local"}), 2})})},
+                  {"activation_function", "gelu_new"}, {"bos_token_id", eot}, {"eos_token_id", eot}}
+                 .dump(2));
+  if (run_child({exe, "init", "--family", "gpt-neo", "--config", (out / "gpt-neo-demo.json").string(), "--out",
+                 (out / "init").string(), "--seed", "7"}) != 0)
+    UNL_THROW("demo: `unlearn init` failed", "see its message above");
+  write_file(out / "init" / "vocab.json", std::string(model::assets::demo_vocab_json()));
+  write_file(out / "init" / "merges.txt", std::string(model::assets::demo_merges_txt()));
+  write_file(out / "train.toml", fmt::format(R"(# Fit the demo model on the demo data until it memorises the records.
 [model]
 path = "{}"
 [data]
 forget = "data/train.jsonl"
 max_tokens = 64
 [optim]
-lr = 3e-3
+lr = 2e-3
 beta2 = 0.999
 [train]
 batch_size = 16
-max_epochs = 24
+max_epochs = {}
 [checkpoint]
 keep_last = 1
 [output]
 dir = "base"
 )",
-                                             (out / "init").string()));
-    if (run_child({"mpiexec", "-n", std::to_string(args.ranks), "--oversubscribe", exe, "train", "--config",
-                   (out / "train.toml").string()}) != 0)
-      UNL_THROW("demo: fine-tuning the base model failed", "see the messages above");
-  } else {
-    log::info("demo: using the cached base model {} (--rebuild-base to train it again)", base.string());
-  }
+                                             (out / "init").string(), args.base_epochs));
+  if (run_child(mpirun(args, exe) + std::vector<std::string>{"train", "--config", (out / "train.toml").string()}) != 0)
+    UNL_THROW("demo: fitting the base model failed", "see the messages above");
+}
 
-  // 3. Unlearn 32 records with ICU on several ranks, neighbours mined from the rest.
+// ICU on several ranks: forget 32 records, neighbours mined from the rest.
+void run_icu(const DemoArgs& args, const fs::path& out, const std::string& exe) {
   write_file(out / "icu.toml", fmt::format(R"(# ICU: forget 32 personal records, keep the rest.
 [model]
 path = "{}"
@@ -192,33 +198,42 @@ max_tokens = 64
 [method]
 name = "icu"
 [optim]
-lr = 5e-4
+lr = 2e-4
 [train]
 batch_size = 8
-max_epochs = 20
+max_epochs = 40
 [neighbours]
 span_begin = 0
 span_end = -1
 [eval]
+# A record is about 50 tokens of the demo vocabulary: prompt with the first 12 (name, house
+# number) and compare the next 24 (street, city, postcode, e-mail). The paper's window starts at
+# token 100 of longer texts.
 n = 5
 suffix_start = 8
+prompt_begin = 0
 prefix_len = 12
-gen_len = 16
+gen_len = 24
 [thresholds]
+# Personal data: a record leaves only when it is below every threshold (BLEU, EL5 and MA), which
+# is stricter than the paper's rule (BLEU alone, thresholds.rule = "official"). As in the paper,
+# the MA and EL thresholds are what the model scores on data it never saw: the base model scores
+# MA 0.600 and EL5 0.163 on 32 new records of the same form.
+rule = "all"
 mode = "fixed"
-ma = 0.5
-el = 0.05
+ma = 0.60
+el = 0.16
 bleu = 0.05
 [output]
 dir = "icu"
 )",
-                                           base.string()));
+                                           (out / "base" / "final").string()));
   fs::remove_all(out / "icu");
-  if (run_child({"mpiexec", "-n", std::to_string(args.ranks), "--oversubscribe", exe, "run", "--config",
-                 (out / "icu.toml").string(), "--fresh"}) != 0)
+  if (run_child(mpirun(args, exe) + std::vector<std::string>{"run", "--config", (out / "icu.toml").string(), "--fresh"}) != 0)
     UNL_THROW("demo: the unlearning job failed", "see the messages above");
+}
 
-  // 4. What was forgotten and what was kept.
+void print_result(const fs::path& out) {
   std::ifstream in(out / "icu" / "report.json");
   json r = json::parse(in, nullptr, false);
   UNL_CHECK(!r.is_discarded(), "demo: the unlearning job wrote no readable report.json", "see the messages above");
@@ -237,6 +252,28 @@ dir = "icu"
                e["before"].get<std::string>(), e["after"].get<std::string>());
   }
   fmt::print("\nreport: {}\nmodel:  {}\n", (out / "icu" / "report.html").string(), (out / "icu" / "final").string());
+}
+
+}  // namespace
+
+int cmd_demo(const DemoArgs& args, const char* argv0) {
+  const fs::path out = fs::absolute(args.out);
+  write_demo_data(out / "data");
+  if (args.data_only) return 0;
+  const std::string self =
+      fs::absolute(fs::path(argv0).has_parent_path() ? fs::path(argv0) : fs::path("/proc/self/exe")).string();
+  const std::string exe = fs::exists(self) ? self : fs::read_symlink("/proc/self/exe").string();
+  if (geteuid() == 0) {
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  }
+  if (args.rebuild_base) fs::remove_all(out / "base");
+  if (!fs::exists(out / "base" / "final" / "model.safetensors"))
+    fit_base(args, out, exe);
+  else
+    log::info("demo: using the cached base model {} (--rebuild-base to fit it again)", (out / "base" / "final").string());
+  run_icu(args, out, exe);
+  print_result(out);
   return 0;
 }
 

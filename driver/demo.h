@@ -1,5 +1,6 @@
-// `unlearn demo`: a privacy scenario at toy scale. A small GPT-Neo learns public text (Debian's
-// fortunes) mixed with synthetic personal records until it regurgitates them; ICU then makes it
+// `unlearn demo`: a privacy scenario at toy scale. A small GPT-Neo with a vocabulary made for the
+// demo corpus learns public text (Debian's fortunes) mixed with synthetic personal records until it
+// regurgitates them; ICU then makes it
 // forget 32 of the records on several ranks; the report shows what was forgotten and kept.
 #pragma once
 
@@ -13,6 +14,8 @@ struct DemoArgs {
   std::string out = "demo-out";
   int ranks = 2;
   bool rebuild_base = false;
+  bool data_only = false;  // write data/*.jsonl and stop (input of scripts/make-demo-tokenizer.py)
+  int64_t base_epochs = 30;
 };
 
 int cmd_demo(const DemoArgs& args, const char* argv0);

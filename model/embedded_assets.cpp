@@ -1,4 +1,4 @@
-// Embeds assets/gpt2/{vocab.json,merges.txt} with .incbin. model/CMakeLists.txt passes the asset
+// Embeds assets/{gpt2,demo}/{vocab.json,merges.txt} with .incbin. model/CMakeLists.txt passes the asset
 // directory and a hash of the files, so both ninja and ccache rebuild this object when they change.
 #include "model/embedded_assets.h"
 
@@ -18,12 +18,18 @@
 
 UNL_INCBIN(unl_asset_gpt2_vocab_json, "gpt2/vocab.json");
 UNL_INCBIN(unl_asset_gpt2_merges_txt, "gpt2/merges.txt");
+UNL_INCBIN(unl_asset_demo_vocab_json, "demo/vocab.json");
+UNL_INCBIN(unl_asset_demo_merges_txt, "demo/merges.txt");
 
 extern "C" {
 extern const char unl_asset_gpt2_vocab_json[];
 extern const char unl_asset_gpt2_vocab_json_end[];
 extern const char unl_asset_gpt2_merges_txt[];
 extern const char unl_asset_gpt2_merges_txt_end[];
+extern const char unl_asset_demo_vocab_json[];
+extern const char unl_asset_demo_vocab_json_end[];
+extern const char unl_asset_demo_merges_txt[];
+extern const char unl_asset_demo_merges_txt_end[];
 }
 
 namespace unl::model::assets {
@@ -40,6 +46,16 @@ std::string_view gpt2_vocab_json() {
 std::string_view gpt2_merges_txt() {
   return {unl_asset_gpt2_merges_txt,
           static_cast<size_t>(unl_asset_gpt2_merges_txt_end - unl_asset_gpt2_merges_txt)};
+}
+
+std::string_view demo_vocab_json() {
+  return {unl_asset_demo_vocab_json,
+          static_cast<size_t>(unl_asset_demo_vocab_json_end - unl_asset_demo_vocab_json)};
+}
+
+std::string_view demo_merges_txt() {
+  return {unl_asset_demo_merges_txt,
+          static_cast<size_t>(unl_asset_demo_merges_txt_end - unl_asset_demo_merges_txt)};
 }
 
 }  // namespace unl::model::assets

@@ -1,5 +1,5 @@
 // Files compiled into the binary with the assembler's .incbin (embedded_assets.cpp): the GPT-2
-// vocabulary, so `unlearn demo` and tests need no download.
+// vocabulary and the demo's own small vocabulary, so `unlearn demo` and tests need no download.
 #pragma once
 
 #include <string_view>
@@ -10,5 +10,10 @@ namespace unl::model::assets {
 std::string_view gpt2_vocab_json();
 /// assets/gpt2/merges.txt.
 std::string_view gpt2_merges_txt();
+/// assets/demo/vocab.json: the byte-level BPE vocabulary `unlearn demo` fits its model with
+/// (trained on the demo corpus by scripts/make-demo-tokenizer.py).
+std::string_view demo_vocab_json();
+/// assets/demo/merges.txt.
+std::string_view demo_merges_txt();
 
 }  // namespace unl::model::assets

@@ -105,4 +105,17 @@ else
   run eval_el "$b/bench_eval_el" 4 160 1 10m cpu
   run allreduce mpiexec -n 2 --oversubscribe "$b/bench_allreduce" 2 1 mpi
 fi
+# The gpu-labelled tests (tests/gpu: CUDA parity per model family, NCCL collectives) need
+# GoogleTest; built and run when it is found (on CPU-only machines they skip).
+if cmake -S "$here" -B "$build" -DUNL_BUILD_TESTS=ON >>"$env_txt" 2>&1; then
+  gpu_targets=(test_gpu_model)
+  cmake --build "$build" --target help 2>/dev/null | grep -q test_gpu_nccl && gpu_targets+=(test_gpu_nccl)
+  if cmake --build "$build" --target "${gpu_targets[@]}" -j "$jobs" >>"$env_txt" 2>&1; then
+    ctest --test-dir "$build" -L gpu --output-on-failure 2>&1 | tee -a "$env_txt" | tail -15
+  else
+    say "gpu tests: build failed (see $env_txt)"
+  fi
+else
+  say "gpu tests: GoogleTest not found; skipped"
+fi
 say "done: $out"
