@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "comm/communicator.h"
 #include "comm/messages.h"
