@@ -102,6 +102,25 @@ TEST(ShardedEval, EveryTaskIsIdenticalOnOneAndNRanks) {
   EXPECT_GE(auc, 0.0);
   EXPECT_LE(auc, 1.0);
   EXPECT_NEAR(j["privleak"]["agg_value"].get<double>(), (auc - 0.5) / 0.5 * 100, 1e-9);
+  // Each choice's log-likelihood, recomputed here with one unpadded forward per choice.
+  std::ifstream in(std::string(UNL_SOURCE_DIR) + "/examples/eval/choice.jsonl");
+  std::string line;
+  for (int d = 0; std::getline(in, line); ++d) {
+    const auto doc = nlohmann::json::parse(line);
+    const auto ctx = tok.encode(doc["context"].get<std::string>());
+    const auto& got = j["choice_acc"]["value_by_index"][std::to_string(d)];
+    for (size_t c = 0; c < doc["choices"].size(); ++c) {
+      const auto cont = tok.encode(doc["choices"][c].get<std::string>(), false);
+      std::vector<int64_t> full = ctx;
+      full.insert(full.end(), cont.begin(), cont.end());
+      auto ids = torch::tensor(full).unsqueeze(0);
+      torch::NoGradGuard ng;
+      auto lp = torch::log_softmax(model->forward(ids, torch::ones_like(ids)).logits[0].to(torch::kDouble), -1);
+      double want = 0;
+      for (size_t t = ctx.size(); t < full.size(); ++t) want += lp[t - 1][full[t]].item<double>();
+      EXPECT_NEAR(got["logprobs"][c].get<double>(), want, 1e-4) << "item " << d << " choice " << c;
+    }
+  }
   // A random model over a 50k vocabulary: perplexity near the vocabulary size.
   const double ppl = j["ppl_ppl"]["agg_value"].get<double>();
   EXPECT_GT(ppl, 5000);
