@@ -83,6 +83,9 @@ std::string samples_path_for(const std::string& out) {
 
 int cmd_eval_tasks(const EvalArgs& a, comm::Communicator& comm) {
   const auto specs = eval::parse_task_list(a.tasks);
+  if (!(a.min_k > 0 && a.min_k <= 1)) UNL_USAGE_ERROR("--min-k must be in (0, 1]", "e.g. --min-k 0.4 (open-unlearning's default)");
+  if (a.max_length < 2 || a.ppl_window < 2 || a.batch_size < 1)
+    UNL_USAGE_ERROR("--max-length and --ppl-window must be >= 2, --batch-size >= 1", "see unlearn eval --help");
   const auto device = select_device("auto", local_rank_of(comm));
   auto loaded = model::load_pretrained(a.model, torch::kFloat32, device);
   ModelConfig mc;
@@ -107,7 +110,6 @@ int cmd_eval_tasks(const EvalArgs& a, comm::Communicator& comm) {
   ro.pad_token_id = loaded.config.pad_token_id >= 0 ? loaded.config.pad_token_id : std::max<int64_t>(loaded.config.eos_token_id, 0);
   ro.eos_token_id = tok.eos_id();
   ro.max_new_tokens = to.reply_tokens;
-  UNL_CHECK(a.min_k > 0 && a.min_k <= 1, "--min-k must be in (0, 1]", "e.g. --min-k 0.4 (open-unlearning's default)");
   std::vector<std::unique_ptr<eval::Task>> tasks;
   for (const auto& s : specs) {
     if (s.kind != "mia") {
@@ -116,8 +118,9 @@ int cmd_eval_tasks(const EvalArgs& a, comm::Communicator& comm) {
     }
     if (a.forget.empty() || a.heldout.empty())
       UNL_USAGE_ERROR("--tasks mia needs --forget and --heldout", "pass the forget set and a held-out set the model never saw");
-    auto forget = load_token_set_path(a.forget, tok, loaded.config.vocab_size, a.max_tokens);
-    auto held = load_token_set_path(a.heldout, tok, loaded.config.vocab_size, a.max_tokens);
+    const int64_t max_tokens = std::min<int64_t>(a.max_tokens, loaded.config.max_position_embeddings);
+    auto forget = load_token_set_path(a.forget, tok, loaded.config.vocab_size, max_tokens);
+    auto held = load_token_set_path(a.heldout, tok, loaded.config.vocab_size, max_tokens);
     tasks.push_back(eval::make_mia_task(s.name, forget.tokens, held.tokens, tok, to));
   }
   auto results = evaluate_tasks(comm, *loaded.model, ref ? ref->model.get() : nullptr, tasks, ro);

@@ -16,6 +16,18 @@ double roc_auc(const std::vector<double>& forget, const std::vector<double>& hol
 /// AUC of a model never trained on the forget set. 0 = leaks as much as retraining would.
 double priv_leak(double auc, double retain_auc);
 
+/// Two-sample Kolmogorov-Smirnov test, two-sided (scipy.stats.ks_2samp): statistic D = sup |F_x - F_y|
+/// and p = P(D >= observed) under the null. Exact (lattice-path probability, as scipy's
+/// method='exact') when n_x * n_y <= 10^7, else the asymptotic Kolmogorov distribution. TOFU's
+/// forget quality is this p-value between truth ratios of the unlearned and a retain-only model.
+struct KsResult {
+  double statistic = 0, pvalue = 1;
+};
+KsResult ks_2samp(std::vector<double> x, std::vector<double> y);
+
+/// Harmonic mean of positive values (0 when any is <= 0, NaN for none): TOFU's model utility.
+double harmonic_mean(const std::vector<double>& values);
+
 /// Arithmetic mean (NaN for an empty list), summed in index order so every rank count agrees.
 double mean(const std::vector<double>& values);
 

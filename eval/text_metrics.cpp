@@ -84,6 +84,36 @@ double unigram_f1(const std::string& prediction, const std::string& ground_truth
   return 2 * precision * recall / (precision + recall);
 }
 
+namespace {
+std::vector<std::string> rouge_tokens(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (unsigned char c : text) {
+    const char l = static_cast<char>(c < 0x80 ? std::tolower(c) : c);
+    if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9')) {
+      cur.push_back(l);
+    } else if (!cur.empty()) {
+      out.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+}  // namespace
+
+double rouge_l_recall(const std::string& prediction, const std::string& reference) {
+  const auto p = rouge_tokens(prediction), r = rouge_tokens(reference);
+  if (r.empty() || p.empty()) return 0.0;
+  std::vector<int64_t> prev(p.size() + 1, 0), cur(p.size() + 1, 0);
+  for (size_t i = 1; i <= r.size(); ++i) {
+    for (size_t j = 1; j <= p.size(); ++j)
+      cur[j] = r[i - 1] == p[j - 1] ? prev[j - 1] + 1 : std::max(prev[j], cur[j - 1]);
+    std::swap(prev, cur);
+  }
+  return static_cast<double>(prev[p.size()]) / static_cast<double>(r.size());
+}
+
 size_t zlib_size(const std::string& text) {
   uLongf len = compressBound(static_cast<uLong>(text.size()));
   std::string buf(len, '\0');

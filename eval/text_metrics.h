@@ -20,6 +20,12 @@ std::vector<std::string> normalized_tokens(const std::string& text);
 /// 0 when there is no common token (also when either side is empty).
 double unigram_f1(const std::string& prediction, const std::string& ground_truth);
 
+/// ROUGE-L recall (TOFU's rougeL_recall) = LCS(prediction, reference) / |reference| over
+/// rouge_score's default tokens: lower-cased, every run of characters other than [a-z0-9]
+/// a separator. No Porter stemming (TOFU passes use_stemmer=True; words that differ only by a
+/// suffix count as different here). 0 for an empty reference.
+double rouge_l_recall(const std::string& prediction, const std::string& reference);
+
 /// Length of zlib.compress(text) (zlib format, default level), as Python's zlib gives it.
 size_t zlib_size(const std::string& text);
 

@@ -10,6 +10,8 @@ python3-torch, python3-sklearn and the Python standard library (zlib, re, string
 - scores: per-sequence MIA scores from random logits, in float64 torch, the way open-unlearning
   computes them (LOSS, Min-k%, Min-k%++ with k = 0.4) plus exact memorisation and extraction
   strength (1 - k/n, k the start of the longest greedy-correct suffix).
+- ks: scipy.stats.ks_2samp(x, y, method="exact") statistic and p-value.
+- rouge: ROUGE-L recall with rouge_score's default tokenizer (lower-case, [a-z0-9]+ runs), no stemmer.
 - table_lm: a table LM (logits at t = cur[x_t]) on requests: summed continuation log-prob, whether
   the continuation is greedy, and 4-token greedy generations.
 """
@@ -20,6 +22,7 @@ import zlib
 from collections import Counter
 
 import torch
+from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
 
@@ -60,6 +63,18 @@ def seq_scores(logits, targets, k):
         "exact_memorization": float((pred == targets).double().mean()),
         "extraction_strength": 1.0 - first / n,
     }
+
+
+def rouge_l_recall(pred, ref):
+    p = re.sub(r"[^a-z0-9]+", " ", pred.lower()).split()
+    r = re.sub(r"[^a-z0-9]+", " ", ref.lower()).split()
+    if not p or not r:
+        return 0.0
+    t = [[0] * (len(p) + 1) for _ in range(len(r) + 1)]
+    for i in range(1, len(r) + 1):
+        for j in range(1, len(p) + 1):
+            t[i][j] = t[i - 1][j - 1] + 1 if r[i - 1] == p[j - 1] else max(t[i - 1][j], t[i][j - 1])
+    return t[len(r)][len(p)] / len(r)
 
 
 def main():
@@ -117,6 +132,22 @@ def main():
             x = int(cur[x].argmax())
             toks.append(x)
         gen.append({"prompt": prompt, "tokens": toks})
+    ks = []
+    for n1, n2, shift, levels in [(5, 5, 0.0, 0), (10, 7, 0.5, 0), (40, 40, 0.3, 0), (30, 45, 0.0, 0),
+                                  (12, 9, 0.0, 4), (3, 50, 1.0, 0), (100, 80, 0.2, 0)]:
+        x = torch.randn(n1, generator=g).double()
+        y = (torch.randn(n2, generator=g) + shift).double()
+        if levels:
+            x, y = (x * levels).round() / levels, (y * levels).round() / levels
+        res = ks_2samp(x.numpy(), y.numpy(), method="exact")
+        ks.append({"x": x.tolist(), "y": y.tolist(), "statistic": float(res.statistic), "pvalue": float(res.pvalue)})
+    out["ks"] = ks
+    rp = [("Jane Roe was born in Oslo in 1970.", "Jane Roe was born in 1970 in Oslo"),
+          ("the cat", "The cat sat on the mat."),
+          ("", "anything"),
+          ("Author's 3rd book: 'Rivers'!", "authors 3rd book rivers"),
+          ("a b c d e", "e d c b a")]
+    out["rouge"] = [{"pred": p, "ref": r, "recall": rouge_l_recall(p, r)} for p, r in rp]
     out["table_lm"] = {"cur": cur.double().tolist(), "loglik": ll, "generate": gen}
     print(json.dumps(out, indent=1))
 

@@ -54,3 +54,28 @@ TEST(Mean, IsPlainAverage) {
   EXPECT_TRUE(std::isnan(mean({})));
 }
 }  // namespace
+
+namespace {
+using namespace unl::eval;
+
+TEST(KsTwoSample, MatchesScipyExact) {
+  for (const auto& c : unl::eval_golden::goldens()["ks"]) {
+    auto r = ks_2samp(c["x"].get<std::vector<double>>(), c["y"].get<std::vector<double>>());
+    EXPECT_NEAR(r.statistic, c["statistic"].get<double>(), 1e-12);
+    EXPECT_NEAR(r.pvalue, c["pvalue"].get<double>(), 1e-9) << c["x"].size() << " vs " << c["y"].size();
+  }
+}
+
+TEST(KsTwoSample, KnownTableValues) {
+  // n = m = 5, D = 1 (complete separation): p = 2 / C(10, 5) = 2/252.
+  auto r = ks_2samp({1, 2, 3, 4, 5}, {6, 7, 8, 9, 10});
+  EXPECT_DOUBLE_EQ(r.statistic, 1.0);
+  EXPECT_NEAR(r.pvalue, 2.0 / 252.0, 1e-12);
+  EXPECT_EQ(ks_2samp({1, 2, 3}, {1, 2, 3}).pvalue, 1.0);
+}
+
+TEST(HarmonicMean, AsTofuModelUtility) {
+  EXPECT_NEAR(harmonic_mean({1, 4, 4}), 2.0, 1e-12);
+  EXPECT_EQ(harmonic_mean({0.5, 0.0}), 0.0);
+}
+}  // namespace

@@ -28,3 +28,12 @@ TEST(TextMetrics, ZlibSizeMatchesPython) {
     EXPECT_EQ(zlib_size(c["text"].get<std::string>()), c["size"].get<size_t>()) << c["text"];
 }
 }  // namespace
+
+namespace {
+TEST(TextMetrics, RougeLRecallMatchesPython) {
+  for (const auto& c : unl::eval_golden::goldens()["rouge"])
+    EXPECT_NEAR(unl::eval::rouge_l_recall(c["pred"].get<std::string>(), c["ref"].get<std::string>()),
+                c["recall"].get<double>(), 1e-12)
+        << c["pred"];
+}
+}  // namespace
