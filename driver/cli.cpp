@@ -92,7 +92,7 @@ int cli_main(int argc, char** argv) {
   EvalArgs eval_args;
   auto* eval = app.add_subcommand("eval", "EL_n / MA / BLEU / perplexity report of a model, no training (sharded under mpirun)");
   eval->add_option("--model", eval_args.model, "Hugging Face model directory")->required()->check(CLI::ExistingDirectory);
-  eval->add_option("--forget", eval_args.forget, "Samples to score (.jsonl/.npy/.h5)")->required()->check(CLI::ExistingFile);
+  eval->add_option("--forget", eval_args.forget, "Samples to score (.jsonl/.npy/.h5); needed without --tasks")->check(CLI::ExistingFile);
   eval->add_option("--heldout", eval_args.heldout, "Held-out set for perplexity")->check(CLI::ExistingFile);
   eval->add_option("--tokenizer", eval_args.tokenizer, "Tokenizer directory (default: the model's)");
   eval->add_option("--max-tokens", eval_args.max_tokens, "Truncate sequences")->capture_default_str();
@@ -112,6 +112,15 @@ int cli_main(int argc, char** argv) {
   eval->add_option("--beams", eval_args.beams, "BLEU beams")->capture_default_str();
   eval->add_option("--batch-size", eval_args.batch_size, "Sequences per batch")->capture_default_str();
   eval->add_flag("--json", eval_args.json, "Print the report as JSON (per sample and means)");
+  eval->add_option("--tasks", eval_args.tasks, "Tasks instead of the EL/MA report: choice=FILE,lambada=FILE,dialogue=FILE,"
+                                                "ppl=FILE,mia (docs/evaluation.md)");
+  eval->add_option("--out", eval_args.out, "With --tasks: eval.json (open-unlearning shape) + .samples.jsonl beside it");
+  eval->add_option("--reference", eval_args.reference, "With mia: reference model for the reference-ratio score")
+      ->check(CLI::ExistingDirectory);
+  eval->add_option("--retain-auc", eval_args.retain_auc, "With mia: Min-k% AUC of a retain-only model, for PrivLeak");
+  eval->add_option("--min-k", eval_args.min_k, "Min-k% / Min-k%++ fraction")->capture_default_str();
+  eval->add_option("--max-length", eval_args.max_length, "Tokens a choice/lambada/dialogue request may use")->capture_default_str();
+  eval->add_option("--ppl-window", eval_args.ppl_window, "ppl window length")->capture_default_str();
 
   // demo
   DemoArgs demo_args;

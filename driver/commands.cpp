@@ -13,6 +13,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "common/common.h"
+#include "driver/eval_tasks.h"
 #include "driver/evaluation.h"
 #include "driver/inputs.h"
 #include "driver/state_io.h"
@@ -81,6 +82,8 @@ void write_per_sample(const std::string& path, const EvalArgs& a, const std::vec
 }  // namespace
 
 int cmd_eval(const EvalArgs& a, comm::Communicator& comm) {
+  if (!a.tasks.empty()) return cmd_eval_tasks(a, comm);
+  if (a.forget.empty()) UNL_USAGE_ERROR("unlearn eval needs --forget or --tasks", "see unlearn eval --help");
   const auto device = select_device("auto", local_rank_of(comm));
   auto loaded = model::load_pretrained(a.model, torch::kFloat32, device);
   auto tok = tokenizer_for(a.tokenizer, a.model);

@@ -18,6 +18,11 @@ struct EvalArgs {
   double bleu_threshold = 0.01, bertscore_threshold = 0.3;  // the official verdict
   std::string per_sample;  // JSONL file, one line per sample ("" = none)
   bool json = false;
+  // --tasks (driver/eval_tasks.h): "choice=FILE,lambada=FILE,dialogue=FILE,ppl=FILE,mia"
+  std::string tasks, out, reference;  // out: eval.json; reference: model for the reference MIA score
+  double retain_auc = -1;             // Min-k% AUC of a retain-only model (-1: no PrivLeak)
+  double min_k = 0.4;
+  int64_t max_length = 512, ppl_window = 512;
 };
 
 int cmd_eval(const EvalArgs& args, comm::Communicator& comm);

@@ -5,6 +5,7 @@
 
 #include "comm/messages.h"
 #include "common/common.h"
+#include "driver/eval_epoch.h"
 #include "driver/finish.h"
 #include "driver/neighbours.h"
 #include "driver/progress.h"
@@ -96,7 +97,9 @@ unlearn::StopReason end_epoch(Job& job, const EpochRun& run) {
   comm::broadcast_object(job.comm, code);
   comm::broadcast_object(job.comm, job.state.flags);
   comm::broadcast_object(job.comm, job.state.forgotten_epoch);
-  return static_cast<unlearn::StopReason>(code);
+  const auto reason_all = static_cast<unlearn::StopReason>(code);
+  if (eval_tasks_due(job.cfg, job.state.epoch, reason_all != unlearn::StopReason::kContinue)) run_eval_tasks(job);
+  return reason_all;
 }
 
 void start_fresh(Job& job) {
@@ -131,6 +134,7 @@ void start_fresh(Job& job) {
   s.threshold_bleu = job.policy.thresholds.bleu;
   if (job.root() && !job.policy.is_finetune)
     print_before_summary(s, job.policy.thresholds, job.policy.eval.options.n);
+  if (eval_tasks_due(job.cfg, 0, false)) run_eval_tasks(job);
 }
 
 }  // namespace unl::driver

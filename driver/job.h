@@ -19,6 +19,7 @@
 #include "driver/run_hooks.h"
 #include "driver/state_io.h"
 #include "driver/trainer.h"
+#include "eval/tasks.h"
 #include "model/model.h"
 #include "unlearn/refinement.h"
 
@@ -50,6 +51,8 @@ struct Policy {
   unlearn::Thresholds thresholds;
   unlearn::RefinementMode refinement = unlearn::RefinementMode::kRecompute;
   bool is_finetune = false;  // `unlearn train`: no per-sample check, epochs only
+  std::vector<std::unique_ptr<eval::Task>> tasks;  // eval.tasks (driver/eval_epoch.h)
+  eval::RunnerOptions task_runner;
 };
 
 /// Where the job writes (rank 0 writes; the log is a no-op elsewhere).

@@ -1,6 +1,7 @@
 // The key table and everything built from it: TOML parsing with toml++, --set overrides,
 // validation (all problems at once), the resolved TOML, the resume hash and the reference doc.
 #include "driver/job_config.h"
+#include "eval/task_files.h"
 
 #include <fmt/format.h>
 
@@ -88,6 +89,11 @@ const std::vector<ConfigKey>& key_table() {
       UNL_KEY(eval, batch_size, "Sequences evaluated together.", kMayChange),
       UNL_KEY(eval, bertscore_model, "BERT directory (e.g. bert-base-uncased: config.json, model.safetensors, vocab.txt) for BERTScore-F1 of the continuation; empty: BLEU only.", kFixed | kPath),
       UNL_KEY(eval, bertscore_layer, "BERTScore: hidden state after this many layers (bert-base-uncased: 9, as bert_score uses).", kFixed),
+      UNL_KEY(eval, tasks, "Evaluation tasks run before unlearning, every eval.every_epochs epochs and when the run stops, recorded in metrics.jsonl, output.dir/eval.json and the report: kind[:name]=FILE,... with kind choice, lambada, dialogue, ppl (FILE relative to this file), or mia (data.forget against data.heldout). See docs/evaluation.md. Empty: none.", kMayChange),
+      UNL_KEY(eval, every_epochs, "Run eval.tasks after every N-th epoch (0: only before unlearning and when the run stops).", kMayChange),
+      UNL_KEY(eval, min_k, "eval.tasks mia: fraction of lowest-scoring tokens Min-k% and Min-k%++ average.", kMayChange),
+      UNL_KEY(eval, max_length, "eval.tasks: tokens a choice / lambada / dialogue request may use (capped by the model's positions).", kMayChange),
+      UNL_KEY(eval, ppl_window, "eval.tasks ppl: non-overlapping window length in tokens.", kMayChange),
       UNL_KEY(thresholds, rule, "Per-sample verdict. official: forgotten when BLEU < thresholds.bleu or (with eval.bertscore_model) BERTScore-F1 < thresholds.bertscore; all: when every enabled check (use_bleu, use_el, use_ma) is below its threshold.", kFixed, {"official", "all"}),
       UNL_KEY(thresholds, mode, "fixed (use the values below) or calibrate (mean MA / EL_n of data.heldout).", kFixed, {"fixed", "calibrate"}),
       UNL_KEY(thresholds, ma, "tau_MA: memorisation accuracy below which a sample counts as forgotten.", kFixed),
@@ -317,6 +323,19 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
   need(c.neighbours.embedder != "sentence" || !c.neighbours.embedder_model.empty(),
        "neighbours.embedder = \"sentence\" needs 'neighbours.embedder_model' (a sentence embedder directory)");
   need(c.eval.bertscore_layer >= 0, "'eval.bertscore_layer' must be >= 0");
+  need(c.eval.every_epochs >= 0, "'eval.every_epochs' must be >= 0");
+  need(c.eval.min_k > 0 && c.eval.min_k <= 1, "'eval.min_k' must be in (0, 1]");
+  need(c.eval.max_length >= 2, "'eval.max_length' must be >= 2");
+  need(c.eval.ppl_window >= 2, "'eval.ppl_window' must be >= 2");
+  if (!c.eval.tasks.empty()) {
+    try {
+      const auto tasks = eval::parse_task_list(c.eval.tasks);
+      for (const auto& t : tasks)
+        need(t.kind != "mia" || !c.data.heldout.empty(), "'eval.tasks' has mia, which needs 'data.heldout'");
+    } catch (const Error& e) {
+      need(false, "'eval.tasks': " + e.description());
+    }
+  }
   need(c.neighbours.span_begin >= 0, "'neighbours.span_begin' must be >= 0");
   need(c.neighbours.span_end == -1 || c.neighbours.span_end > c.neighbours.span_begin,
        "'neighbours.span_end' must be -1 or greater than 'neighbours.span_begin'");

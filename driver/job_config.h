@@ -73,6 +73,11 @@ struct EvalConfig {
   int64_t batch_size = 16;
   std::string bertscore_model;
   int64_t bertscore_layer = 9;
+  std::string tasks;            // eval/ tasks during `unlearn run` ("" = none); docs/evaluation.md
+  int64_t every_epochs = 1;
+  double min_k = 0.4;
+  int64_t max_length = 512;
+  int64_t ppl_window = 512;
 };
 
 struct ThresholdsConfig {

@@ -110,15 +110,37 @@ const char* kColors[] = {"#c0392b", "#2471a3", "#229954", "#8e44ad", "#d68910", 
 
 }  // namespace
 
+// eval.tasks: one row per metric, one column per evaluated epoch (0 = before unlearning).
+std::string eval_tasks_table(const std::vector<json>& runs) {
+  std::vector<std::string> names;
+  for (const auto& run : runs)
+    for (const auto& [k, v] : run["metrics"].items())
+      if (std::find(names.begin(), names.end(), k) == names.end()) names.push_back(k);
+  std::string html = "<h2>Evaluation tasks</h2><table><tr><th class=l>metric</th>";
+  for (const auto& run : runs) html += fmt::format("<th>epoch {}</th>", run["epoch"].get<int64_t>());
+  html += "</tr>";
+  for (const auto& n : names) {
+    html += "<tr><td class=l>" + esc(n) + "</td>";
+    for (const auto& run : runs) {
+      const auto& m = run["metrics"];
+      html += m.contains(n) && m[n].is_number() ? fmt::format("<td>{:.4f}</td>", m[n].get<double>()) : "<td></td>";
+    }
+    html += "</tr>";
+  }
+  return html + "</table>";
+}
+
 std::string render_report_html(const std::string& report_json, const std::string& metrics_jsonl) {
   const json r = json::parse(report_json);
   // Loss curves per term from step records.
   std::map<std::string, Series> terms;
+  std::vector<json> task_runs;  // "eval_tasks" records (eval.tasks), in order
   std::istringstream lines(metrics_jsonl);
   std::string line;
   while (std::getline(lines, line)) {
     if (line.empty()) continue;
     json rec = json::parse(line, nullptr, false);
+    if (!rec.is_discarded() && rec.value("type", "") == "eval_tasks") task_runs.push_back(rec);
     if (rec.is_discarded() || rec.value("type", "") != "step") continue;
     for (const auto& [k, v] : rec.items()) {
       if (!v.is_number() || k == "epoch" || k == "step" || k == "batch" || k == "active" || k == "tokens" ||
@@ -199,6 +221,7 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}.ok{color:#1e8449;font-weight:60
   if (before.contains("heldout_ppl") && before["heldout_ppl"].get<double>() > 0)
     row("held-out perplexity", "heldout_ppl", -1, true);
   html += "</table>";
+  if (!task_runs.empty()) html += eval_tasks_table(task_runs);
   html += "<h2>Curves</h2><div class=charts>";
   html += svg_chart("loss terms per step", loss_series, {}, "step");
   html += svg_chart("forget MA / EL per epoch", {ma, el}, {{"tau_MA", th["ma"].get<double>()}, {"tau_EL", th["el"].get<double>()}}, "epoch");

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/common.h"
+#include "driver/eval_epoch.h"
 #include "driver/signals.h"
 #include "driver/state_io.h"
 
@@ -94,6 +95,7 @@ std::unique_ptr<Job> set_up_job(const JobConfig& cfg, comm::Communicator& comm, 
   set_up_outputs(*job);
   load_inputs(*job);
   set_up_models_and_trainer(*job);
+  set_up_eval_tasks(*job);
   job->resume = make_resume_context(cfg, job->in.forget.ids, static_cast<int64_t>(job->in.pool.size()),
                                     job->trainer->method().needs_neighbours(), *job->models.model);
   return job;
