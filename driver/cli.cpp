@@ -112,6 +112,17 @@ int cli_main(int argc, char** argv) {
   eval->add_option("--beams", eval_args.beams, "BLEU beams")->capture_default_str();
   eval->add_option("--batch-size", eval_args.batch_size, "Sequences per batch")->capture_default_str();
   eval->add_flag("--json", eval_args.json, "Print the report as JSON (per sample and means)");
+  eval->add_option("--format", eval_args.format, "Data format as data.format: auto, jsonl, qa, chat, npy, h5")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "jsonl", "qa", "chat", "npy", "h5"}));
+  eval->add_option("--text-field", eval_args.text_field, "JSONL field holding the text")->capture_default_str();
+  eval->add_option("--prompt-field", eval_args.prompt_field, "--format qa: field holding the prompt")->capture_default_str();
+  eval->add_option("--response-field", eval_args.response_field, "--format qa: field holding the response")->capture_default_str();
+  eval->add_option("--chat-template", eval_args.chat_template,
+                   "qa/chat: auto (the tokenizer's chat template when it has one) or none (join with --separator)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "none"}));
+  eval->add_option("--separator", eval_args.separator, "qa/chat without a template: prompt + separator + response");
 
   // demo
   DemoArgs demo_args;

@@ -49,8 +49,12 @@ const std::vector<ConfigKey>& key_table() {
       UNL_KEY(data, forget, "Forget set: .jsonl (text field or ids), .npy token array, or .h5. Required.", kFixed | kPath),
       UNL_KEY(data, retain, "Retained pool the neighbours are mined from (same formats). Required by icu and graddiff.", kFixed | kPath),
       UNL_KEY(data, heldout, "Optional held-out set the model never saw: perplexity before/after and threshold calibration.", kFixed | kPath),
-      UNL_KEY(data, format, "Format of every data file (auto: by extension).", kFixed, {"auto", "jsonl", "npy", "h5"}),
+      UNL_KEY(data, format, "Format of every data file (auto: by extension). qa: JSONL question/answer lines (data.prompt_field, data.response_field); chat: JSONL lines with a \"messages\" array of {role, content} ending with the assistant's response. qa and chat samples are rendered through the model's chat template and only their response tokens are targets of the losses, MA, EL_n and the continuation check.", kFixed, {"auto", "jsonl", "qa", "chat", "npy", "h5"}),
       UNL_KEY(data, text_field, "JSONL field holding the text.", kFixed),
+      UNL_KEY(data, prompt_field, "data.format = qa: field holding the prompt (TOFU: question).", kFixed),
+      UNL_KEY(data, response_field, "data.format = qa: field holding the response (TOFU: answer).", kFixed),
+      UNL_KEY(data, chat_template, "qa/chat samples: auto renders them through the tokenizer's chat template (tokenizer_config.json) when it has one; none (or no template) joins prompt and response with data.separator.", kFixed, {"auto", "none"}),
+      UNL_KEY(data, separator, "qa/chat samples without a chat template: text = prompt + separator + response (chat: the earlier messages' contents joined by it).", kFixed),
       UNL_KEY(data, h5_dataset, "Dataset name inside .h5 data files.", kFixed),
       UNL_KEY(data, col_begin, "First token column used from .npy/.h5 arrays.", kFixed),
       UNL_KEY(data, col_end, "One past the last token column (-1: all).", kFixed),
@@ -296,6 +300,9 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
   need(c.train.max_epochs >= 0, "'train.max_epochs' must be >= 0 (0: no cap)");
   need(c.data.max_tokens >= 2, "'data.max_tokens' must be >= 2");
   need(c.data.col_begin >= 0, "'data.col_begin' must be >= 0");
+  need(c.data.format != "qa" || (!c.data.prompt_field.empty() && !c.data.response_field.empty() &&
+                                 c.data.prompt_field != c.data.response_field),
+       "data.format = \"qa\" needs two different non-empty fields 'data.prompt_field' and 'data.response_field'");
   need(c.data.col_end == -1 || c.data.col_end > c.data.col_begin,
        "'data.col_end' must be -1 or greater than 'data.col_begin'");
   need(c.optim.lr > 0, "'optim.lr' must be > 0");
