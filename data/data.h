@@ -92,8 +92,8 @@ constexpr int64_t kMaxJsonlLineBytes = int64_t{64} << 20;
 /// messages, assistant ones included, are context). Both may instead give `ids` plus an integer
 /// `prompt_len`; so may jsonl lines. Errors name the file, the line and the missing or mistyped
 /// field. max_tokens truncation keeps the prompt and must leave a response token.
-std::vector<Sample> load_samples(const DataSpec& spec, const TextEncoder& encoder, int64_t vocab_size);
-/// Plain text formats only (qa/chat need a TextEncoder).
+std::vector<Sample> load_samples_encoded(const DataSpec& spec, const TextEncoder& encoder, int64_t vocab_size);
+/// load_samples_encoded without a chat template (qa/chat samples are joined with spec.separator).
 std::vector<Sample> load_samples(const DataSpec& spec, const TokenizeFn& tokenize, int64_t vocab_size);
 
 /// The 2-D integer array of a numpy .npy file (versions 1.0-3.0; dtypes |u1 <u2 <i2 <i4 <u4 <i8;

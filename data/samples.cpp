@@ -212,10 +212,10 @@ Loaded rows_to_samples(std::vector<std::vector<int64_t>> rows, const DataSpec& s
 std::vector<Sample> load_samples(const DataSpec& spec, const TokenizeFn& tokenize, int64_t vocab_size) {
   TextEncoder encoder;
   encoder.tokenize = tokenize;
-  return load_samples(spec, encoder, vocab_size);
+  return load_samples_encoded(spec, encoder, vocab_size);
 }
 
-std::vector<Sample> load_samples(const DataSpec& spec, const TextEncoder& encoder, int64_t vocab_size) {
+std::vector<Sample> load_samples_encoded(const DataSpec& spec, const TextEncoder& encoder, int64_t vocab_size) {
   UNL_CHECK(vocab_size > 0, "loading '" + spec.path + "': vocabulary size " + std::to_string(vocab_size),
             "this is a bug in the caller: pass the model's vocab_size");
   UNL_CHECK(std::filesystem::is_regular_file(spec.path), "data file '" + spec.path + "' does not exist or is not a file",

@@ -66,7 +66,7 @@ TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const mo
     // The template writes the special tokens (BOS, headers): the encode adds none.
     encoder.tokenize_rendered = [&tok](std::string_view t) { return tok.encode(t, false); };
   }
-  auto samples = data::load_samples(spec, encoder, vocab_size);
+  auto samples = data::load_samples_encoded(spec, encoder, vocab_size);
   return to_token_set(spec.path, std::move(samples));
 }
 

@@ -283,7 +283,7 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
   };
   for (const auto& k : key_table()) {
     if (k.choices.empty()) continue;
-    const auto& v = std::get<std::string>(k.get(c));
+    const std::string v = std::get<std::string>(k.get(c));  // a copy: k.get returns a temporary
     if (std::find(k.choices.begin(), k.choices.end(), v) != k.choices.end()) continue;
     std::string list;
     for (const auto& a : k.choices) list += (list.empty() ? "" : ", ") + a;

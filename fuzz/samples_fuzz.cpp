@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     };
   }
   try {
-    auto samples = unl::data::load_samples(spec, encoder, 50257);
+    auto samples = unl::data::load_samples_encoded(spec, encoder, 50257);
     (void)samples.size();
   } catch (const unl::Error&) {
   }

@@ -46,7 +46,7 @@ TextEncoder template_encoder() {
 
 std::string error_of(const DataSpec& spec, const TextEncoder& e) {
   try {
-    load_samples(spec, e, 300);
+    load_samples_encoded(spec, e, 300);
   } catch (const Error& err) {
     return err.what();
   }
@@ -58,7 +58,7 @@ TEST(QaData, PlainJoinMarksThePromptAndItsSeparator) {
   write_bytes(path, "{\"question\": \"Who?\", \"answer\": \"Ann.\"}\n{\"id\": 9, \"q\": \"Q\", \"a\": \"A\", \"answer\": 1}\n");
   auto spec = qa_spec(path);
   spec.limit = 1;
-  auto s = load_samples(spec, plain_encoder(), 300);
+  auto s = load_samples_encoded(spec, plain_encoder(), 300);
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].text, "Who?\nAnn.");
   EXPECT_EQ(s[0].tokens, bytes_tok("Who?\nAnn."));
@@ -69,7 +69,7 @@ TEST(QaData, PlainJoinMarksThePromptAndItsSeparator) {
   spec.response_field = "a";
   spec.separator = " => ";
   write_bytes(path, "{\"id\": 9, \"q\": \"Q\", \"a\": \"A\"}\n");
-  s = load_samples(spec, plain_encoder(), 300);
+  s = load_samples_encoded(spec, plain_encoder(), 300);
   EXPECT_EQ(s[0].id, 9);
   EXPECT_EQ(s[0].text, "Q => A");
   EXPECT_EQ(s[0].prompt_len, 5);
@@ -78,18 +78,18 @@ TEST(QaData, PlainJoinMarksThePromptAndItsSeparator) {
 TEST(QaData, ChatTemplateRendersPromptWithGenerationPrompt) {
   const auto path = tmp("qa_template.jsonl");
   write_bytes(path, "{\"question\": \"Hi\", \"answer\": \"Yo\"}\n");
-  auto s = load_samples(qa_spec(path), template_encoder(), 300);
+  auto s = load_samples_encoded(qa_spec(path), template_encoder(), 300);
   EXPECT_EQ(s[0].text, "<u>Hi</u><a>Yo</a>");
   EXPECT_EQ(s[0].prompt_len, 12);  // "<u>Hi</u><a>"
   // chat: earlier turns (an assistant turn included) are prompt; the last assistant turn is the response.
   write_bytes(path,
               "{\"messages\": [{\"role\": \"user\", \"content\": \"A\"}, {\"role\": \"assistant\", \"content\": \"B\"}, "
               "{\"role\": \"user\", \"content\": \"C\"}, {\"role\": \"assistant\", \"content\": \"D\"}]}\n");
-  s = load_samples(qa_spec(path, "chat"), template_encoder(), 300);
+  s = load_samples_encoded(qa_spec(path, "chat"), template_encoder(), 300);
   EXPECT_EQ(s[0].text, "<u>A</u><a>B</a><u>C</u><a>D</a>");
   EXPECT_EQ(s[0].prompt_len, static_cast<int64_t>(std::string("<u>A</u><a>B</a><u>C</u><a>").size()));
   // Without a template the contents are joined.
-  s = load_samples(qa_spec(path, "chat"), plain_encoder(), 300);
+  s = load_samples_encoded(qa_spec(path, "chat"), plain_encoder(), 300);
   EXPECT_EQ(s[0].text, "A\nB\nC\nD");
   EXPECT_EQ(s[0].prompt_len, 6);
 }
@@ -112,7 +112,7 @@ TEST(QaData, BoundaryMergeGoesToTheResponse) {
   };
   const auto path = tmp("qa_merge.jsonl");
   write_bytes(path, "{\"question\": \"Q\", \"answer\": \"AB\"}\n");
-  auto s = load_samples(qa_spec(path), e, 300);
+  auto s = load_samples_encoded(qa_spec(path), e, 300);
   EXPECT_EQ(s[0].tokens, (std::vector<int64_t>{'Q', 256, 'B'}));
   EXPECT_EQ(s[0].prompt_len, 1);
 }
@@ -161,7 +161,7 @@ TEST(QaData, TruncationKeepsThePrompt) {
   write_bytes(path, "{\"question\": \"Q\", \"answer\": \"ABCDEF\"}\n");
   auto spec = qa_spec(path);
   spec.max_tokens = 4;
-  auto s = load_samples(spec, plain_encoder(), 300);
+  auto s = load_samples_encoded(spec, plain_encoder(), 300);
   EXPECT_EQ(s[0].tokens, bytes_tok("Q\nAB"));
   EXPECT_EQ(s[0].prompt_len, 2);
 }
@@ -173,7 +173,7 @@ TEST(QaData, IdsWithPromptLenRoundTripThroughWriteJsonl) {
   in[1].id = 8, in[1].tokens = {9, 10}, in[1].text = "plain";
   in[1].tokens = bytes_tok("plain");
   write_jsonl(path, in);
-  auto out = load_samples(qa_spec(path, "jsonl"), plain_encoder(), 300);
+  auto out = load_samples_encoded(qa_spec(path, "jsonl"), plain_encoder(), 300);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].tokens, in[0].tokens);
   EXPECT_EQ(out[0].prompt_len, 2);
