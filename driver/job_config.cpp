@@ -166,8 +166,28 @@ std::string to_toml_literal(const ConfigValue& v) {
     }
     case 2: return std::get<bool>(v) ? "true" : "false";
     default: {
+      const auto& str = std::get<std::string>(v);
+      // Control characters (a newline separator) as a one-line basic string with escapes: toml++
+      // would print a multi-line literal, which breaks the resolved file's one-key-per-line
+      // layout and the reference's table rows.
+      if (std::any_of(str.begin(), str.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+        std::string out = "\"";
+        for (char c : str) {
+          switch (c) {
+            case '\n': out += "\\n"; break;
+            case '\t': out += "\\t"; break;
+            case '\r': out += "\\r"; break;
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            default:
+              if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += fmt::format("\\u{:04X}", static_cast<unsigned char>(c));
+              else out += c;
+          }
+        }
+        return out + "\"";
+      }
       std::ostringstream os;
-      os << toml::value<std::string>(std::get<std::string>(v));
+      os << toml::value<std::string>(str);
       return os.str();
     }
   }
