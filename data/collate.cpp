@@ -32,7 +32,11 @@ struct SplitMix64 {
 
 }  // namespace
 
-Collated collate(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad_id, bool left_pad, int64_t pad_to) {
+Collated collate(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad_id, bool left_pad, int64_t pad_to,
+                 const std::vector<int64_t>& prompt_lens) {
+  UNL_CHECK(prompt_lens.empty() || prompt_lens.size() == rows.size(),
+            std::to_string(prompt_lens.size()) + " prompt lengths for " + std::to_string(rows.size()) + " rows",
+            "this is a bug in the caller: give one prompt length per row (or none)");
   int64_t len = std::max<int64_t>(pad_to, 0);
   for (const auto* r : rows) len = std::max<int64_t>(len, static_cast<int64_t>(r->size()));
   const int64_t b = static_cast<int64_t>(rows.size());
@@ -42,19 +46,21 @@ Collated collate(const std::vector<const std::vector<int64_t>*>& rows, int64_t p
   for (int64_t i = 0; i < b; ++i) {
     const auto& r = *rows[i];
     const int64_t off = left_pad ? len - static_cast<int64_t>(r.size()) : 0;
+    const int64_t prompt = prompt_lens.empty() ? 0 : prompt_lens[i];
     for (size_t t = 0; t < r.size(); ++t) {
       ids[i][off + static_cast<int64_t>(t)] = r[t];
-      mask[i][off + static_cast<int64_t>(t)] = 1;
+      mask[i][off + static_cast<int64_t>(t)] = static_cast<int64_t>(t) < prompt ? kMaskPrompt : kMaskToken;
     }
   }
   return c;
 }
 
-Collated collate(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, bool left_pad, int64_t pad_to) {
+Collated collate(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, bool left_pad, int64_t pad_to,
+                 const std::vector<int64_t>& prompt_lens) {
   std::vector<const std::vector<int64_t>*> ptrs;
   ptrs.reserve(rows.size());
   for (const auto& r : rows) ptrs.push_back(&r);
-  return collate(ptrs, pad_id, left_pad, pad_to);
+  return collate(ptrs, pad_id, left_pad, pad_to, prompt_lens);
 }
 
 std::vector<Pair> make_pairs(const std::vector<Sample>& forget, const std::vector<int64_t>& neighbour_rows,
@@ -116,8 +122,12 @@ std::string dataset_hash(const std::vector<Sample>& samples) {
   Hasher h;
   for (const auto& s : samples) {
     h.update(&s.id, sizeof s.id);
-    const int64_t n = static_cast<int64_t>(s.tokens.size());
-    h.update(&n, sizeof n);  // length prefix: [1,2][3] and [1][2,3] must differ
+    // Length prefix: [1,2][3] and [1][2,3] must differ. A sample with a prompt flags it in bit 62
+    // of the length (never set in a real length) and adds the prompt length, so text sets keep
+    // their hashes and no text set hashes like a prompt/response set.
+    const int64_t n = static_cast<int64_t>(s.tokens.size()) | (s.prompt_len > 0 ? int64_t{1} << 62 : 0);
+    h.update(&n, sizeof n);
+    if (s.prompt_len > 0) h.update(&s.prompt_len, sizeof s.prompt_len);
     h.update(s.tokens.data(), s.tokens.size() * sizeof(int64_t));
   }
   return hex64(h.digest());

@@ -51,7 +51,75 @@ bool next_line(std::istream& in, std::string& line, size_t cap, bool& too_long) 
   }
 }
 
-Loaded read_jsonl(const DataSpec& spec, const TokenizeFn& tokenize) {
+// `ids` (token ids as given) and an optional `prompt_len`.
+void read_ids(const nlohmann::json& ids, const nlohmann::json& line, const std::string& at, Sample& s) {
+  UNL_CHECK(ids.is_array(), at + ": \"ids\" must be an array of token ids (got " + ids.type_name() + ")",
+            "write \"ids\": [464, 2068, ...]");
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const auto& v = ids[k];
+    UNL_CHECK(!v.is_array(), at + ": \"ids\" is a nested (ragged) array; element " + std::to_string(k) + " is " + v.dump(),
+              "one line holds one flat sequence; put each sequence on its own line");
+    UNL_CHECK(v.is_number_integer(), at + ": \"ids\" element " + std::to_string(k) + " is " + v.dump() + ", not an integer",
+              "token ids are integers");
+    s.tokens.push_back(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())
+                           ? std::numeric_limits<int64_t>::max()
+                           : v.get<int64_t>());
+  }
+  UNL_CHECK(!s.tokens.empty(), at + ": \"ids\" is empty", "remove the line or give it token ids");
+  if (const auto p = line.find("prompt_len"); p != line.end()) {
+    UNL_CHECK(p->is_number_integer() && p->get<int64_t>() >= 0 &&
+                  p->get<int64_t>() < static_cast<int64_t>(s.tokens.size()),
+              at + ": \"prompt_len\" must be an integer in [0, " + std::to_string(s.tokens.size()) + ") (got " +
+                  p->dump() + ")",
+              "prompt_len counts the leading prompt tokens of \"ids\"; at least one response token must follow");
+    s.prompt_len = p->get<int64_t>();
+  }
+}
+
+// A string field of a qa line, named in errors.
+std::string string_field(const nlohmann::json& j, const std::string& field, const std::string& at,
+                         const std::string& key) {
+  const auto it = j.find(field);
+  UNL_CHECK(it != j.end(), at + ": no \"" + field + "\" field",
+            "each data.format = \"qa\" line needs the prompt and response fields; set " + key +
+                " to the name your data uses");
+  UNL_CHECK(it->is_string(), at + ": field \"" + field + "\" must be a string (got " + it->type_name() + ")",
+            "store the text as a JSON string");
+  UNL_CHECK(!it->get_ref<const std::string&>().empty(), at + ": empty \"" + field + "\"",
+            "remove the line or give it text");
+  return it->get<std::string>();
+}
+
+std::vector<Message> qa_messages(const nlohmann::json& j, const DataSpec& spec, const std::string& at) {
+  return {{"user", string_field(j, spec.prompt_field, at, "data.prompt_field")},
+          {"assistant", string_field(j, spec.response_field, at, "data.response_field")}};
+}
+
+std::vector<Message> chat_messages(const nlohmann::json& j, const std::string& at) {
+  constexpr const char* kShape = "write \"messages\": [{\"role\": \"user\", \"content\": \"...\"}, "
+                                 "{\"role\": \"assistant\", \"content\": \"...\"}]";
+  const auto it = j.find("messages");
+  UNL_CHECK(it != j.end(), at + ": no \"messages\" field", std::string("data.format = \"chat\" lines hold a conversation: ") + kShape);
+  UNL_CHECK(it->is_array() && it->size() >= 2,
+            at + ": \"messages\" must be an array of at least two messages (got " + it->dump().substr(0, 80) + ")",
+            kShape);
+  std::vector<Message> out;
+  for (size_t k = 0; k < it->size(); ++k) {
+    const auto& m = (*it)[k];
+    const std::string where = at + ": message " + std::to_string(k);
+    UNL_CHECK(m.is_object() && m.contains("role") && m.contains("content") && m["role"].is_string() &&
+                  m["content"].is_string(),
+              where + " is not {\"role\": string, \"content\": string}", kShape);
+    out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+  }
+  UNL_CHECK(out.back().role == "assistant" && !out.back().content.empty(),
+            at + ": the last message must be a non-empty \"assistant\" message (got role \"" + out.back().role + "\")",
+            "the last assistant message is the response the losses and metrics see; earlier messages are the prompt");
+  return out;
+}
+
+Loaded read_jsonl(const DataSpec& spec, const TextEncoder& encoder) {
+  const bool qa_or_chat = spec.format == "qa" || spec.format == "chat";
   std::ifstream in(spec.path, std::ios::binary);
   UNL_CHECK(in.good(), "cannot open '" + spec.path + "'", "check the path and permissions");
   Loaded out;
@@ -82,38 +150,35 @@ Loaded read_jsonl(const DataSpec& spec, const TokenizeFn& tokenize) {
                 "use integer ids, or leave \"id\" out and the line's index is used");
       s.id = it->get<int64_t>();
     }
-    const auto text_it = j.find(spec.text_field);
-    const auto ids_it = j.find("ids");
-    if (text_it != j.end()) {
+    if (const auto ids_it = j.find("ids"); ids_it != j.end()) {
+      if (const auto text_it = j.find(spec.text_field); text_it != j.end()) {  // kept beside the ids
+        UNL_CHECK(text_it->is_string(),
+                  at + ": field \"" + spec.text_field + "\" must be a string (got " + text_it->type_name() + ")",
+                  "store the text as a JSON string, or give token ids as \"ids\": [..]");
+        s.text = text_it->get<std::string>();
+      }
+      read_ids(*ids_it, j, at, s);
+    } else if (qa_or_chat) {
+      const auto messages = spec.format == "qa" ? qa_messages(j, spec, at) : chat_messages(j, at);
+      Sample r = encode_prompt_response(messages, encoder, spec.separator, at);
+      s.tokens = std::move(r.tokens);
+      s.text = std::move(r.text);
+      s.prompt_len = r.prompt_len;
+    } else if (const auto text_it = j.find(spec.text_field); text_it != j.end()) {
       UNL_CHECK(text_it->is_string(),
                 at + ": field \"" + spec.text_field + "\" must be a string (got " + text_it->type_name() + ")",
                 "store the text as a JSON string, or give token ids as \"ids\": [..]");
       s.text = text_it->get<std::string>();
-    }
-    if (ids_it != j.end()) {
-      UNL_CHECK(ids_it->is_array(), at + ": \"ids\" must be an array of token ids (got " + ids_it->type_name() + ")",
-                "write \"ids\": [464, 2068, ...]");
-      for (size_t k = 0; k < ids_it->size(); ++k) {
-        const auto& v = (*ids_it)[k];
-        UNL_CHECK(!v.is_array(), at + ": \"ids\" is a nested (ragged) array; element " + std::to_string(k) + " is " + v.dump(),
-                  "one line holds one flat sequence; put each sequence on its own line");
-        UNL_CHECK(v.is_number_integer(), at + ": \"ids\" element " + std::to_string(k) + " is " + v.dump() + ", not an integer",
-                  "token ids are integers");
-        s.tokens.push_back(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())
-                               ? std::numeric_limits<int64_t>::max()
-                               : v.get<int64_t>());
-      }
-      UNL_CHECK(!s.tokens.empty(), at + ": \"ids\" is empty", "remove the line or give it token ids");
-    } else if (text_it != j.end()) {
       UNL_CHECK(!s.text.empty(), at + ": empty text in field \"" + spec.text_field + "\"",
                 "remove the line or give it text");
-      UNL_CHECK(static_cast<bool>(tokenize), at + ": text given but no tokenizer",
+      UNL_CHECK(static_cast<bool>(encoder.tokenize), at + ": text given but no tokenizer",
                 "this is a bug in the caller: JSONL text needs a tokenize function");
-      s.tokens = tokenize(s.text);
+      s.tokens = encoder.tokenize(s.text);
       UNL_CHECK(!s.tokens.empty(), at + ": the text tokenizes to nothing", "give the line real text");
     } else {
       UNL_THROW(at + ": no \"" + spec.text_field + "\" or \"ids\" field",
-                "each line needs the text (field set by data.text_field) or an \"ids\" array");
+                "each line needs the text (field set by data.text_field) or an \"ids\" array; question/answer "
+                "data needs data.format = \"qa\" (or \"chat\" for a \"messages\" array)");
     }
     out.samples.push_back(std::move(s));
     out.where.push_back(at);
@@ -145,20 +210,26 @@ Loaded rows_to_samples(std::vector<std::vector<int64_t>> rows, const DataSpec& s
 }  // namespace
 
 std::vector<Sample> load_samples(const DataSpec& spec, const TokenizeFn& tokenize, int64_t vocab_size) {
+  TextEncoder encoder;
+  encoder.tokenize = tokenize;
+  return load_samples_encoded(spec, encoder, vocab_size);
+}
+
+std::vector<Sample> load_samples_encoded(const DataSpec& spec, const TextEncoder& encoder, int64_t vocab_size) {
   UNL_CHECK(vocab_size > 0, "loading '" + spec.path + "': vocabulary size " + std::to_string(vocab_size),
             "this is a bug in the caller: pass the model's vocab_size");
   UNL_CHECK(std::filesystem::is_regular_file(spec.path), "data file '" + spec.path + "' does not exist or is not a file",
             "check the path in the configuration (relative paths are relative to the config file)");
   const std::string format = detect_format(spec);
   Loaded in;
-  if (format == "jsonl") {
-    in = read_jsonl(spec, tokenize);
+  if (format == "jsonl" || format == "qa" || format == "chat") {
+    in = read_jsonl(spec, encoder);
   } else if (format == "npy") {
     in = rows_to_samples(read_npy_tokens(spec.path, spec.limit), spec);
   } else if (format == "h5") {
     in = rows_to_samples(read_h5_tokens(spec.path, spec.h5_dataset, spec.limit), spec);
   } else {
-    UNL_USAGE_ERROR("unknown data format '" + format + "' for '" + spec.path + "'", "use jsonl, npy, h5 or auto");
+    UNL_USAGE_ERROR("unknown data format '" + format + "' for '" + spec.path + "'", "use jsonl, qa, chat, npy, h5 or auto");
   }
   UNL_CHECK(!in.samples.empty(), "data file '" + spec.path + "' holds no samples",
             "give it at least one sequence (blank lines are skipped)");
@@ -169,7 +240,13 @@ std::vector<Sample> load_samples(const DataSpec& spec, const TokenizeFn& tokeniz
     const auto [it, fresh] = first_seen.emplace(s.id, i);
     UNL_CHECK(fresh, at + ": duplicate id " + std::to_string(s.id) + " (first at " + in.where[it->second] + ")",
               "give every sample a unique id");
-    if (spec.max_tokens > 0 && static_cast<int64_t>(s.tokens.size()) > spec.max_tokens) s.tokens.resize(spec.max_tokens);
+    if (spec.max_tokens > 0 && static_cast<int64_t>(s.tokens.size()) > spec.max_tokens) {
+      s.tokens.resize(spec.max_tokens);
+      UNL_CHECK(s.prompt_len < spec.max_tokens,
+                at + ": the prompt alone is " + std::to_string(s.prompt_len) + " tokens, so truncation to " +
+                    std::to_string(spec.max_tokens) + " (data.max_tokens) leaves no response token",
+                "raise data.max_tokens or shorten the prompt");
+    }
     UNL_CHECK(s.tokens.size() >= 2, at + ": only " + std::to_string(s.tokens.size()) + " token(s)",
               "sequences need at least 2 tokens (one to predict from, one to predict)");
     for (size_t t = 0; t < s.tokens.size(); ++t)
@@ -186,8 +263,10 @@ void write_jsonl(const std::string& path, const std::vector<Sample>& samples) {
   UNL_CHECK(out.good(), "cannot write '" + path + "'", "check the directory exists and is writable");
   for (const auto& s : samples) {
     nlohmann::json j = {{"id", s.id}};
-    if (s.text.empty()) j["ids"] = s.tokens;
-    else j["text"] = s.text;
+    // A prompt/response sample keeps its ids: its text alone would lose where the prompt ends.
+    if (s.text.empty() || s.prompt_len > 0) j["ids"] = s.tokens;
+    if (s.prompt_len > 0) j["prompt_len"] = s.prompt_len;
+    if (!s.text.empty()) j["text"] = s.text;
     out << j.dump() << "\n";
   }
   out.close();

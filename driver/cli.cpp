@@ -121,6 +121,17 @@ int cli_main(int argc, char** argv) {
   eval->add_option("--min-k", eval_args.min_k, "Min-k% / Min-k%++ fraction")->capture_default_str();
   eval->add_option("--max-length", eval_args.max_length, "Tokens a choice/lambada/dialogue request may use")->capture_default_str();
   eval->add_option("--ppl-window", eval_args.ppl_window, "ppl window length")->capture_default_str();
+  eval->add_option("--format", eval_args.format, "Data format as data.format: auto, jsonl, qa, chat, npy, h5")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "jsonl", "qa", "chat", "npy", "h5"}));
+  eval->add_option("--text-field", eval_args.text_field, "JSONL field holding the text")->capture_default_str();
+  eval->add_option("--prompt-field", eval_args.prompt_field, "--format qa: field holding the prompt")->capture_default_str();
+  eval->add_option("--response-field", eval_args.response_field, "--format qa: field holding the response")->capture_default_str();
+  eval->add_option("--chat-template", eval_args.chat_template,
+                   "qa/chat: auto (the tokenizer's chat template when it has one) or none (join with --separator)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "none"}));
+  eval->add_option("--separator", eval_args.separator, "qa/chat without a template: prompt + separator + response");
 
   // demo
   DemoArgs demo_args;

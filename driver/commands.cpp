@@ -98,13 +98,23 @@ int cmd_eval(const EvalArgs& a, comm::Communicator& comm) {
   ec.batch_size = a.batch_size;
   ec.bertscore_model = a.bertscore_model;
   ec.bertscore_layer = a.bertscore_layer;
-  const EvalSettings s = make_eval_settings(ec, pad, device);
-  auto forget = load_token_set_path(a.forget, tok, loaded.config.vocab_size, a.max_tokens);
+  EvalSettings s = make_eval_settings(ec, pad, device);
+  // As `unlearn run`: a question/answer continuation is cut at the model's EOS.
+  if (a.format == "qa" || a.format == "chat") s.options.eos_token_id = tok.eos_id();
+  DataConfig dc;
+  dc.format = a.format;
+  dc.text_field = a.text_field;
+  dc.prompt_field = a.prompt_field;
+  dc.response_field = a.response_field;
+  dc.chat_template = a.chat_template;
+  dc.separator = a.separator;
+  dc.max_tokens = a.max_tokens;
+  auto forget = load_token_set(dc, a.forget, tok, loaded.config.vocab_size);
   std::vector<unlearn::ContinuationText> texts;
   auto metrics = evaluate_forget_set(comm, *loaded.model, forget, s, &tok, a.per_sample.empty() ? nullptr : &texts);
   double ppl = -1;
   if (!a.heldout.empty()) {
-    auto held = load_token_set_path(a.heldout, tok, loaded.config.vocab_size, a.max_tokens);
+    auto held = load_token_set(dc, a.heldout, tok, loaded.config.vocab_size);
     ppl = heldout_perplexity(comm, *loaded.model, held, s);
   }
   if (comm.rank() != 0) return 0;
@@ -119,8 +129,9 @@ int cmd_eval(const EvalArgs& a, comm::Communicator& comm) {
     loss += m.loss * m.tokens;
     tokens += m.tokens;
   }
-  for (const auto& x : forget.tokens)
-    short_windows += !unlearn::continuation_window(static_cast<int64_t>(x.size()), s.options).full;
+  for (size_t i = 0; i < forget.size(); ++i)
+    short_windows +=
+        !unlearn::continuation_window(static_cast<int64_t>(forget.tokens[i].size()), s.options, forget.prompt_lens[i]).full;
   const double forget_ppl = tokens ? std::exp(loss / tokens) : -1;
   if (a.json) {
     json r = {{"model", a.model}, {"forget", a.forget}, {"samples", metrics.size()}, {"n", a.n},
@@ -300,6 +311,7 @@ forget = "data/forget.jsonl"          # {"text": ...} per line, or .npy token ar
 retain = "data/retain.jsonl"          # pool the analogous neighbours are mined from
 heldout = "data/heldout.jsonl"        # optional: perplexity and threshold calibration
 max_tokens = 200
+# format = "qa"                       # question/answer lines (TOFU): losses and metrics on the answers
 
 [method]
 name = "icu"                          # icu | ga | graddiff | npo

@@ -17,6 +17,9 @@ struct EvalArgs {
   int64_t bertscore_layer = 9;
   double bleu_threshold = 0.01, bertscore_threshold = 0.3;  // the official verdict
   std::string per_sample;  // JSONL file, one line per sample ("" = none)
+  // The data options of [data] (see DataConfig): question/answer and chat data.
+  std::string format = "auto", text_field = "text", prompt_field = "question", response_field = "answer",
+              chat_template = "auto", separator = "\n";
   bool json = false;
   // --tasks (driver/eval_tasks.h): "choice=FILE,lambada=FILE,dialogue=FILE,ppl=FILE,mia"
   std::string tasks, out, reference;  // out: eval.json; reference: model for the reference MIA score

@@ -48,6 +48,12 @@ class FinetuneMethod final : public unlearn::Method {
   }
 };
 
+// The prompt lengths of rows [b, e) (empty when the set has none: a text set).
+std::vector<int64_t> prompt_slice(const TokenSet& set, int64_t b, int64_t e) {
+  if (set.prompt_lens.empty()) return {};
+  return std::vector<int64_t>(set.prompt_lens.begin() + b, set.prompt_lens.begin() + e);
+}
+
 }  // namespace
 
 EvalSettings make_eval_settings(const EvalConfig& eval, int64_t pad_id, torch::Device device) {
@@ -90,12 +96,13 @@ std::vector<unlearn::SampleMetrics> evaluate_forget_set(comm::Communicator& comm
   auto [b, e] = shard::block_range(static_cast<int64_t>(set.size()), comm.size(), comm.rank());
   std::vector<int64_t> ids(set.ids.begin() + b, set.ids.begin() + e);
   std::vector<std::vector<int64_t>> seqs(set.tokens.begin() + b, set.tokens.begin() + e);
+  const std::vector<int64_t> prompts = prompt_slice(set, b, e);
   std::vector<unlearn::SampleMetrics> mine;
   std::vector<unlearn::ContinuationText> my_texts;
   if (!seqs.empty()) {
     unlearn::DecodeFn decode;
     if (tokenizer) decode = [tokenizer](const std::vector<int64_t>& t) { return tokenizer->decode(t); };
-    mine = unlearn::evaluate_samples(model, ids, seqs, eval.options, decode, texts ? &my_texts : nullptr);
+    mine = unlearn::evaluate_samples(model, ids, seqs, eval.options, decode, texts ? &my_texts : nullptr, prompts);
   }
   if (was_training) model.train();
   if (texts) {
@@ -122,7 +129,8 @@ double heldout_perplexity(comm::Communicator& comm, model::CausalLMImpl& model, 
   double sum = 0;
   int64_t count = 0;
   if (!seqs.empty()) {
-    auto r = unlearn::cross_entropy_sum(model, seqs, eval.options.batch_size, eval.options.pad_token_id);
+    auto r = unlearn::cross_entropy_sum(model, seqs, eval.options.batch_size, eval.options.pad_token_id,
+                                        prompt_slice(set, b, e));
     sum = r.first;
     count = r.second;
   }

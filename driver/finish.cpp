@@ -12,10 +12,16 @@ namespace unl::driver {
 namespace fs = std::filesystem;
 namespace {
 
-// Greedy continuation of a forget sample's prefix, decoded (for the report's examples).
-std::string continuation(Job& job, const std::vector<int64_t>& tokens) {
+// Where a forget sample's example prompt ends: its prompt (question/answer data), else prefix_len.
+int64_t example_prompt_end(const Job& job, size_t i) {
+  const auto& t = job.in.forget.tokens[i];
+  const int64_t prompt = job.in.forget.prompt_lens[i];
+  return prompt > 0 ? prompt : std::min<int64_t>(job.policy.eval.options.prefix_len, static_cast<int64_t>(t.size()) - 1);
+}
+
+// Greedy continuation of a forget sample's first p tokens, decoded (for the report's examples).
+std::string continuation(Job& job, const std::vector<int64_t>& tokens, int64_t p) {
   const auto& opt = job.policy.eval.options;
-  const int64_t p = std::min<int64_t>(opt.prefix_len, static_cast<int64_t>(tokens.size()) - 1);
   torch::NoGradGuard ng;
   auto& model = *job.models.model;
   const bool was_training = model.is_training();
@@ -40,13 +46,14 @@ void record_examples_before(Job& job) {
   const size_t n = std::min<size_t>(3, job.in.forget.size());
   for (size_t i = 0; i < n; ++i) {
     const auto& t = job.in.forget.tokens[i];
-    const int64_t p = std::min<int64_t>(opt.prefix_len, static_cast<int64_t>(t.size()) - 1);
-    const int64_t e = std::min<int64_t>(p + opt.gen_len, static_cast<int64_t>(t.size()));
+    const int64_t p = example_prompt_end(job, i);
+    const int64_t e = job.in.forget.prompt_lens[i] > 0 ? static_cast<int64_t>(t.size())
+                                                       : std::min<int64_t>(p + opt.gen_len, static_cast<int64_t>(t.size()));
     Example ex;
     ex.id = job.in.forget.ids[i];
     ex.prompt = job.in.tokenizer->decode(std::vector<int64_t>(t.begin(), t.begin() + p));
     ex.reference = job.in.tokenizer->decode(std::vector<int64_t>(t.begin() + p, t.begin() + e));
-    ex.before = continuation(job, t);
+    ex.before = continuation(job, t, p);
     job.state.examples.push_back(ex);
   }
 }
@@ -63,7 +70,7 @@ void finish(Job& job, const std::string& reason) {
   if (job.root()) {
     for (auto& ex : job.state.examples)
       for (size_t i = 0; i < job.in.forget.size(); ++i)
-        if (job.in.forget.ids[i] == ex.id) ex.after = continuation(job, job.in.forget.tokens[i]);
+        if (job.in.forget.ids[i] == ex.id) ex.after = continuation(job, job.in.forget.tokens[i], example_prompt_end(job, i));
     if (job.cfg.output.save_final) {
       const std::string final_dir = (fs::path(job.out.dir) / "final").string();
       const std::string tok_dir = (fs::path(job.out.dir) / ".tokenizer").string();

@@ -8,6 +8,9 @@
 #include "common/common.h"
 #include "common/hash.h"
 #include "data/data.h"
+#include "model/tokenizer.h"
+
+#include <nlohmann/json.hpp>
 
 namespace unl::driver {
 namespace fs = std::filesystem;
@@ -21,6 +24,7 @@ TokenSet to_token_set(const std::string& path, std::vector<data::Sample> samples
     set.ids.push_back(s.id);
     set.tokens.push_back(std::move(s.tokens));
     set.texts.push_back(std::move(s.text));
+    set.prompt_lens.push_back(s.prompt_len);
   }
   return set;
 }
@@ -48,8 +52,26 @@ TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const mo
   spec.col_end = cfg.col_end;
   spec.max_tokens = cfg.max_tokens;
   spec.limit = limit;
-  auto samples = data::load_samples(spec, [&tok](std::string_view t) { return tok.encode(t); }, vocab_size);
+  spec.prompt_field = cfg.prompt_field;
+  spec.response_field = cfg.response_field;
+  spec.separator = cfg.separator;
+  data::TextEncoder encoder;
+  encoder.tokenize = [&tok](std::string_view t) { return tok.encode(t); };
+  if (uses_chat_template(cfg, tok)) {
+    encoder.render_chat = [&tok](const std::vector<data::Message>& messages, bool add_generation_prompt) {
+      nlohmann::ordered_json j = nlohmann::ordered_json::array();
+      for (const auto& m : messages) j.push_back({{"role", m.role}, {"content", m.content}});
+      return tok.apply_chat_template(j, add_generation_prompt);
+    };
+    // The template writes the special tokens (BOS, headers): the encode adds none.
+    encoder.tokenize_rendered = [&tok](std::string_view t) { return tok.encode(t, false); };
+  }
+  auto samples = data::load_samples_encoded(spec, encoder, vocab_size);
   return to_token_set(spec.path, std::move(samples));
+}
+
+bool uses_chat_template(const DataConfig& cfg, const model::Tokenizer& tok) {
+  return cfg.chat_template == "auto" && tok.has_chat_template();
 }
 
 TokenSet load_token_set_path(const std::string& path, const model::Tokenizer& tok, int64_t vocab_size,

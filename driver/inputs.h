@@ -19,6 +19,8 @@ struct TokenSet {
   std::vector<int64_t> ids;
   std::vector<std::vector<int64_t>> tokens;
   std::vector<std::string> texts;  // empty strings for token formats
+  /// Per row: leading prompt tokens (question/answer and chat data), never targets; all 0 for text.
+  std::vector<int64_t> prompt_lens;
   std::string hash;                // content hash for the report
   size_t size() const { return tokens.size(); }
 };
@@ -27,11 +29,15 @@ struct TokenSet {
 /// built-in GPT-2 vocabulary.
 model::Tokenizer load_tokenizer(const ModelConfig& cfg);
 /// The data set at `path` (data.forget, data.retain, ...) read with the [data] format options.
+/// qa/chat samples are rendered through the tokenizer's chat template (data.chat_template =
+/// "auto" and the tokenizer has one), else joined with data.separator.
 TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const model::Tokenizer& tok,
                         int64_t vocab_size, int64_t limit = -1);
 /// A data set from a path with default options (eval/train subcommands).
 TokenSet load_token_set_path(const std::string& path, const model::Tokenizer& tok,
                              int64_t vocab_size, int64_t max_tokens);
+/// Whether qa/chat samples of this config are rendered through `tok`'s chat template.
+bool uses_chat_template(const DataConfig& cfg, const model::Tokenizer& tok);
 /// Collective. Every rank reads its inputs itself (a shared filesystem, or copies on each node):
 /// check the model directory, the tokenizer and every data set are the same on all ranks, and
 /// throw on every rank, naming the ranks, inputs and paths that differ from rank 0's, if not.

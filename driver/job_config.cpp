@@ -50,8 +50,12 @@ const std::vector<ConfigKey>& key_table() {
       UNL_KEY(data, forget, "Forget set: .jsonl (text field or ids), .npy token array, or .h5. Required.", kFixed | kPath),
       UNL_KEY(data, retain, "Retained pool the neighbours are mined from (same formats). Required by icu and graddiff.", kFixed | kPath),
       UNL_KEY(data, heldout, "Optional held-out set the model never saw: perplexity before/after and threshold calibration.", kFixed | kPath),
-      UNL_KEY(data, format, "Format of every data file (auto: by extension).", kFixed, {"auto", "jsonl", "npy", "h5"}),
+      UNL_KEY(data, format, "Format of every data file (auto: by extension). qa: JSONL question/answer lines (data.prompt_field, data.response_field); chat: JSONL lines with a \"messages\" array of {role, content} ending with the assistant's response. qa and chat samples are rendered through the model's chat template and only their response tokens are targets of the losses, MA, EL_n and the continuation check.", kFixed, {"auto", "jsonl", "qa", "chat", "npy", "h5"}),
       UNL_KEY(data, text_field, "JSONL field holding the text.", kFixed),
+      UNL_KEY(data, prompt_field, "data.format = qa: field holding the prompt (TOFU: question).", kFixed),
+      UNL_KEY(data, response_field, "data.format = qa: field holding the response (TOFU: answer).", kFixed),
+      UNL_KEY(data, chat_template, "qa/chat samples: auto renders them through the tokenizer's chat template (tokenizer_config.json) when it has one; none (or no template) joins prompt and response with data.separator.", kFixed, {"auto", "none"}),
+      UNL_KEY(data, separator, "qa/chat samples without a chat template: text = prompt + separator + response (chat: the earlier messages' contents joined by it).", kFixed),
       UNL_KEY(data, h5_dataset, "Dataset name inside .h5 data files.", kFixed),
       UNL_KEY(data, col_begin, "First token column used from .npy/.h5 arrays.", kFixed),
       UNL_KEY(data, col_end, "One past the last token column (-1: all).", kFixed),
@@ -168,8 +172,28 @@ std::string to_toml_literal(const ConfigValue& v) {
     }
     case 2: return std::get<bool>(v) ? "true" : "false";
     default: {
+      const auto& str = std::get<std::string>(v);
+      // Control characters (a newline separator) as a one-line basic string with escapes: toml++
+      // would print a multi-line literal, which breaks the resolved file's one-key-per-line
+      // layout and the reference's table rows.
+      if (std::any_of(str.begin(), str.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+        std::string out = "\"";
+        for (char c : str) {
+          switch (c) {
+            case '\n': out += "\\n"; break;
+            case '\t': out += "\\t"; break;
+            case '\r': out += "\\r"; break;
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            default:
+              if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += fmt::format("\\u{:04X}", static_cast<unsigned char>(c));
+              else out += c;
+          }
+        }
+        return out + "\"";
+      }
       std::ostringstream os;
-      os << toml::value<std::string>(std::get<std::string>(v));
+      os << toml::value<std::string>(str);
       return os.str();
     }
   }
@@ -285,7 +309,7 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
   };
   for (const auto& k : key_table()) {
     if (k.choices.empty()) continue;
-    const auto& v = std::get<std::string>(k.get(c));
+    const std::string v = std::get<std::string>(k.get(c));  // a copy: k.get returns a temporary
     if (std::find(k.choices.begin(), k.choices.end(), v) != k.choices.end()) continue;
     std::string list;
     for (const auto& a : k.choices) list += (list.empty() ? "" : ", ") + a;
@@ -302,6 +326,9 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
   need(c.train.max_epochs >= 0, "'train.max_epochs' must be >= 0 (0: no cap)");
   need(c.data.max_tokens >= 2, "'data.max_tokens' must be >= 2");
   need(c.data.col_begin >= 0, "'data.col_begin' must be >= 0");
+  need(c.data.format != "qa" || (!c.data.prompt_field.empty() && !c.data.response_field.empty() &&
+                                 c.data.prompt_field != c.data.response_field),
+       "data.format = \"qa\" needs two different non-empty fields 'data.prompt_field' and 'data.response_field'");
   need(c.data.col_end == -1 || c.data.col_end > c.data.col_begin,
        "'data.col_end' must be -1 or greater than 'data.col_begin'");
   need(c.optim.lr > 0, "'optim.lr' must be > 0");

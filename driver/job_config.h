@@ -21,6 +21,10 @@ struct DataConfig {
   std::string forget, retain, heldout;
   std::string format = "auto";
   std::string text_field = "text";
+  std::string prompt_field = "question";
+  std::string response_field = "answer";
+  std::string chat_template = "auto";
+  std::string separator = "\n";
   std::string h5_dataset = "tokens";
   int64_t col_begin = 0;
   int64_t col_end = -1;

@@ -53,6 +53,10 @@ void load_inputs(Job& job) {
   if (!cfg.data.heldout.empty())
     job.in.heldout = load_token_set(cfg.data, cfg.data.heldout, *job.in.tokenizer, vocab);
   check_inputs_agree(job.comm, cfg, *job.in.tokenizer, {&job.in.forget, &job.in.pool, &job.in.heldout});
+  if (cfg.data.format == "qa" || cfg.data.format == "chat")
+    log::info("data: {} samples {}; losses and metrics see only response tokens", cfg.data.format,
+              uses_chat_template(cfg.data, *job.in.tokenizer) ? "rendered through the tokenizer's chat template"
+                                                                : "joined as prompt + data.separator + response");
 }
 
 std::unique_ptr<unlearn::Method> make_method_of(const MethodConfig& m) {
@@ -74,6 +78,10 @@ void set_up_models_and_trainer(Job& job) {
   }
   job.models.model->train();
   job.policy.eval = make_eval_settings(job.cfg.eval, job.models.pad_id, job.models.device);
+  // A question/answer continuation ends where the model ends its answer (text samples keep the
+  // official fixed-length continuation).
+  if (job.cfg.data.format == "qa" || job.cfg.data.format == "chat")
+    job.policy.eval.options.eos_token_id = job.in.tokenizer->eos_id();
   job.policy.thresholds = make_thresholds(job.cfg);
   job.policy.refinement = unlearn::parse_refinement(job.cfg.thresholds.refinement);
   job.policy.is_finetune = job.cfg.method.name == "finetune";
@@ -98,6 +106,13 @@ std::unique_ptr<Job> set_up_job(const JobConfig& cfg, comm::Communicator& comm, 
   set_up_eval_tasks(*job);
   job->resume = make_resume_context(cfg, job->in.forget.ids, static_cast<int64_t>(job->in.pool.size()),
                                     job->trainer->method().needs_neighbours(), *job->models.model);
+  // Question/answer and chat samples depend on more than their files: the chat template, the
+  // separator and the tokenizer decide the tokens and where each prompt ends. The sets' token
+  // hashes (prompt lengths included) make a resume with other samples a mismatch.
+  if (cfg.data.format == "qa" || cfg.data.format == "chat")
+    for (const auto& [key, set] : {std::pair{"data.forget", &job->in.forget}, std::pair{"data.retain", &job->in.pool},
+                                   std::pair{"data.heldout", &job->in.heldout}})
+      if (set->size()) job->resume.input_hashes[std::string(key) + " (samples)"] = set->hash;
   return job;
 }
 

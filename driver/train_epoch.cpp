@@ -21,7 +21,12 @@ LocalRows local_rows(const Job& job, const EpochPlan& ep, int64_t b,
     if (!job.state.flags[i]) continue;  // official batching: an inactive pair's slot is masked
     rows.ids.push_back(id);
     rows.forget.push_back(&job.in.forget.tokens[i]);
-    if (neighbours) rows.neighbours.push_back(&job.in.pool.tokens[job.state.neighbour[i]]);
+    rows.forget_prompt.push_back(job.in.forget.prompt_lens[i]);
+    if (neighbours) {
+      const int64_t r = job.state.neighbour[i];
+      rows.neighbours.push_back(&job.in.pool.tokens[r]);
+      rows.neighbour_prompt.push_back(job.in.pool.prompt_lens[r]);
+    }
   }
   return rows;
 }

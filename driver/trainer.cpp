@@ -59,11 +59,11 @@ unlearn::Batch Trainer::collate(const LocalRows& rows) const {
   // Right padding: positions come from the mask, so the side only matters for generation. At
   // least one column even for a rank with no rows, so every tensor is well formed.
   unlearn::Batch batch;
-  auto forget = data::collate(rows.forget, pad_id_, /*left_pad=*/false, /*pad_to=*/1);
+  auto forget = data::collate(rows.forget, pad_id_, /*left_pad=*/false, /*pad_to=*/1, rows.forget_prompt);
   batch.forget_ids = forget.ids.to(device_);
   batch.forget_mask = forget.mask.to(device_);
   if (method_->needs_neighbours()) {
-    auto neighbours = data::collate(rows.neighbours, pad_id_, /*left_pad=*/false, /*pad_to=*/1);
+    auto neighbours = data::collate(rows.neighbours, pad_id_, /*left_pad=*/false, /*pad_to=*/1, rows.neighbour_prompt);
     batch.neighbour_ids = neighbours.ids.to(device_);
     batch.neighbour_mask = neighbours.mask.to(device_);
   }
@@ -112,6 +112,8 @@ std::vector<std::pair<int64_t, std::map<std::string, double>>> Trainer::per_samp
     LocalRows one;
     one.forget = {rows.forget[j]};
     if (!rows.neighbours.empty()) one.neighbours = {rows.neighbours[j]};
+    if (!rows.forget_prompt.empty()) one.forget_prompt = {rows.forget_prompt[j]};
+    if (!rows.neighbour_prompt.empty()) one.neighbour_prompt = {rows.neighbour_prompt[j]};
     for (auto& p : params_) p.mutable_grad().zero_();
     unlearn::StepLoss loss;
     {

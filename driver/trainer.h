@@ -26,6 +26,9 @@ namespace unl::driver {
 struct LocalRows {
   std::vector<int64_t> ids;
   std::vector<const std::vector<int64_t>*> forget, neighbours;
+  /// Leading prompt tokens of each forget / neighbour row (question/answer and chat data: never
+  /// targets); empty when no row has a prompt.
+  std::vector<int64_t> forget_prompt, neighbour_prompt;
 };
 
 /// What a step reports: each loss term summed over ranks (rank 0 only), the global token count,

@@ -40,7 +40,8 @@ AttentionContext make_attention_context(const torch::Tensor& input_ids,
                           "{} new positions)",
                           shape_str(attention_mask), batch, total, past, len),
               "the mask covers the cached positions and the new tokens");
-    mask = attention_mask.to(device, torch::kLong);
+    // Any nonzero value is a real token (kMaskPrompt marks prompt tokens for the losses).
+    mask = attention_mask.to(device).ne(0).to(torch::kLong);
     padded = !mask.all().item<bool>();
   }
   if (padded) {

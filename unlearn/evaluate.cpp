@@ -23,7 +23,9 @@ struct ContinuationScores {
 /// window's prompt, cut at EOS, decoded, and scored against the window's reference with NLTK
 /// BLEU-4 (and BERTScore-F1 with an encoder). A sequence with an empty window scores 0.
 ContinuationScores continuation_scores(model::CausalLMImpl& model, const std::vector<std::vector<int64_t>>& seqs,
-                                       const EvalOptions& o, const DecodeFn& decode) {
+                                       const EvalOptions& o, const DecodeFn& decode,
+                                       const std::vector<int64_t>& prompt_lens) {
+  auto prompt_of = [&](size_t j) { return prompt_lens.empty() ? int64_t{0} : prompt_lens[j]; };
   ContinuationScores out;
   out.bleu.assign(seqs.size(), 0.0);
   out.bertscore.assign(seqs.size(), -1.0);
@@ -35,7 +37,7 @@ ContinuationScores continuation_scores(model::CausalLMImpl& model, const std::ve
   std::vector<int64_t> todo;
   std::vector<std::vector<int64_t>> prompts;
   for (size_t j = 0; j < seqs.size(); ++j) {
-    const auto w = continuation_window(static_cast<int64_t>(seqs[j].size()), o);
+    const auto w = continuation_window(static_cast<int64_t>(seqs[j].size()), o, prompt_of(j));
     out.texts[j].full_window = w.full;
     if (w.empty()) continue;
     todo.push_back(static_cast<int64_t>(j));
@@ -61,7 +63,7 @@ ContinuationScores continuation_scores(model::CausalLMImpl& model, const std::ve
       }
       const int64_t j = todo[b0 + r];
       const auto& x = seqs[j];
-      const auto w = continuation_window(static_cast<int64_t>(x.size()), o);
+      const auto w = continuation_window(static_cast<int64_t>(x.size()), o, prompt_of(j));
       auto& t = out.texts[j];
       t.prompt = decode(prompts[b0 + r]);
       t.generated = decode(hyp);
@@ -86,16 +88,21 @@ std::vector<SampleMetrics> evaluate_samples(model::CausalLMImpl& model,
                                             const std::vector<int64_t>& ids,
                                             const std::vector<std::vector<int64_t>>& seqs,
                                             const EvalOptions& options, const DecodeFn& decode,
-                                            std::vector<ContinuationText>* texts) {
+                                            std::vector<ContinuationText>* texts,
+                                            const std::vector<int64_t>& prompt_lens) {
   UNL_CHECK(ids.size() == seqs.size(),
             "evaluate_samples got " + std::to_string(ids.size()) + " ids for " +
                 std::to_string(seqs.size()) + " sequences",
             "pass one sample id per sequence");
   torch::NoGradGuard no_grad;
   std::vector<SampleMetrics> out(seqs.size());
-  auto tf = teacher_forced_metrics(model, seqs, options.batch_size, options.pad_token_id);
-  auto el = extraction_likelihood(model, seqs, options);
-  auto cont = continuation_scores(model, seqs, options, decode);
+  UNL_CHECK(prompt_lens.empty() || prompt_lens.size() == seqs.size(),
+            "evaluate_samples got " + std::to_string(prompt_lens.size()) + " prompt lengths for " +
+                std::to_string(seqs.size()) + " sequences",
+            "pass one prompt length per sequence (or none)");
+  auto tf = teacher_forced_metrics(model, seqs, options.batch_size, options.pad_token_id, prompt_lens);
+  auto el = extraction_likelihood(model, seqs, options, prompt_lens);
+  auto cont = continuation_scores(model, seqs, options, decode, prompt_lens);
   for (size_t j = 0; j < seqs.size(); ++j) {
     out[j].id = ids[j];
     out[j].ma = tf.ma[j];
@@ -109,10 +116,16 @@ std::vector<SampleMetrics> evaluate_samples(model::CausalLMImpl& model,
   return out;
 }
 
-ContinuationWindow continuation_window(int64_t length, const EvalOptions& o) {
+ContinuationWindow continuation_window(int64_t length, const EvalOptions& o, int64_t prompt_len) {
   ContinuationWindow w;
   const int64_t p = o.prefix_len, g = o.gen_len;
   if (length < 2) return w;
+  if (prompt_len > 0) {  // a question/answer sample: its own prompt and response
+    w.prompt_end = std::min(prompt_len, length);
+    w.end = length;
+    w.full = true;
+    return w;
+  }
   if (length >= o.prompt_begin + p + g) {
     w.begin = o.prompt_begin;
     w.prompt_end = w.begin + p;

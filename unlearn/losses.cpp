@@ -109,10 +109,11 @@ void check_pair(const torch::Tensor& ids, const torch::Tensor& mask, const char*
 torch::Tensor target_positions(const torch::Tensor& attention_mask) {
   UNL_CHECK(attention_mask.defined() && attention_mask.dim() == 2,
             "attention mask must be a [B, T] tensor", "pass the mask that came with the ids");
-  auto m = attention_mask.to(torch::kBool);
-  const int64_t T = m.size(1);
-  auto out = torch::zeros_like(m);
-  if (T >= 2) out.narrow(1, 0, T - 1).copy_(m.narrow(1, 0, T - 1).logical_and(m.narrow(1, 1, T - 1)));
+  auto real = attention_mask.ne(0);
+  auto target = attention_mask.to(torch::kLong).eq(kMaskToken);
+  const int64_t T = real.size(1);
+  auto out = torch::zeros_like(real);
+  if (T >= 2) out.narrow(1, 0, T - 1).copy_(real.narrow(1, 0, T - 1).logical_and(target.narrow(1, 1, T - 1)));
   return out;
 }
 

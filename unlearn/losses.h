@@ -5,11 +5,15 @@
 
 #include <torch/torch.h>
 
+#include "common/token_mask.h"
+
 namespace unl::unlearn {
 
 /// Which next-token targets count: [B, T] bool, true at position p (its logits predict ids[p+1])
-/// when mask[p] and mask[p+1] are both 1; the last column is always false. Padding is found by
-/// the attention mask, never by token id (a real EOS token is a target like any other).
+/// when mask[p] is a real token (nonzero) and mask[p+1] is unl::kMaskToken; the last column is
+/// always false. Padding is found by the attention mask, never by token id (a real EOS token is a
+/// target like any other); prompt tokens (unl::kMaskPrompt) are context, never targets, so every
+/// loss term, MA and perplexity see only the response of a question/answer or chat sample.
 torch::Tensor target_positions(const torch::Tensor& attention_mask);
 /// Number of counted targets (the normaliser of a token-mean term).
 double target_count(const torch::Tensor& attention_mask);

@@ -34,7 +34,8 @@ double ngram_overlap(const std::vector<int64_t>& pred, const std::vector<int64_t
 
 TeacherForcedMetrics teacher_forced_metrics(model::CausalLMImpl& model,
                                             const std::vector<std::vector<int64_t>>& seqs,
-                                            int64_t batch_size, int64_t pad_token_id) {
+                                            int64_t batch_size, int64_t pad_token_id,
+                                            const std::vector<int64_t>& prompt_lens) {
   UNL_CHECK(batch_size > 0, "evaluation batch size must be positive", "set eval.batch_size to 1 or more");
   torch::NoGradGuard no_grad;
   const auto device = model_device(model);
@@ -42,7 +43,7 @@ TeacherForcedMetrics teacher_forced_metrics(model::CausalLMImpl& model,
   TeacherForcedMetrics out{std::vector<double>(n, 0), std::vector<double>(n, 0), std::vector<int64_t>(n, 0)};
   for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
     const int64_t b1 = std::min(n, b0 + batch_size);
-    auto p = pad_right(seqs, b0, b1, pad_token_id);
+    auto p = pad_right(seqs, b0, b1, pad_token_id, 1, prompt_lens);
     auto ids = p.ids.to(device), mask = p.mask.to(device);
     auto logits = model.forward(ids, mask).logits;
     auto tp = target_positions(mask);
@@ -67,14 +68,16 @@ TeacherForcedMetrics teacher_forced_metrics(model::CausalLMImpl& model,
 
 std::vector<double> memorization_accuracy(model::CausalLMImpl& model,
                                           const std::vector<std::vector<int64_t>>& seqs,
-                                          const EvalOptions& options) {
-  return teacher_forced_metrics(model, seqs, options.batch_size, options.pad_token_id).ma;
+                                          const EvalOptions& options,
+                                          const std::vector<int64_t>& prompt_lens) {
+  return teacher_forced_metrics(model, seqs, options.batch_size, options.pad_token_id, prompt_lens).ma;
 }
 
 std::pair<double, int64_t> cross_entropy_sum(model::CausalLMImpl& model,
                                              const std::vector<std::vector<int64_t>>& seqs,
-                                             int64_t batch_size, int64_t pad_token_id) {
-  auto tf = teacher_forced_metrics(model, seqs, batch_size, pad_token_id);
+                                             int64_t batch_size, int64_t pad_token_id,
+                                             const std::vector<int64_t>& prompt_lens) {
+  auto tf = teacher_forced_metrics(model, seqs, batch_size, pad_token_id, prompt_lens);
   double sum = 0;
   int64_t count = 0;
   for (size_t i = 0; i < seqs.size(); ++i) {
@@ -88,10 +91,12 @@ std::pair<double, int64_t> cross_entropy_sum(model::CausalLMImpl& model,
 
 namespace {
 
-/// Prefix lengths i = s .. T-n that EL_n averages over; empty when T - s - n + 1 < 1.
-std::pair<int64_t, int64_t> prefix_range(int64_t T, const EvalOptions& o) {
+/// Prefix lengths i = s .. T-n that EL_n averages over; empty when T - s - n + 1 < 1. With a
+/// prompt of P tokens, i = P .. T-n: every prefix holds the whole prompt.
+std::pair<int64_t, int64_t> prefix_range(int64_t T, const EvalOptions& o, int64_t prompt_len) {
   UNL_CHECK(o.n > 0, "EL n must be positive, got " + std::to_string(o.n), "set eval.n to 1 or more");
-  const int64_t s = std::max<int64_t>(1, o.suffix_start);  // a prefix holds at least one token
+  // A prefix holds at least one token.
+  const int64_t s = prompt_len > 0 ? prompt_len : std::max<int64_t>(1, o.suffix_start);
   return {s, T - o.n};  // inclusive; empty when first > last
 }
 
@@ -162,7 +167,12 @@ model::KVCache gather_rows(const FlatCache& group, const std::vector<PrefixRow>&
 
 std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
                                           const std::vector<std::vector<int64_t>>& seqs,
-                                          const EvalOptions& options) {
+                                          const EvalOptions& options,
+                                          const std::vector<int64_t>& prompt_lens) {
+  UNL_CHECK(prompt_lens.empty() || prompt_lens.size() == seqs.size(),
+            std::to_string(prompt_lens.size()) + " prompt lengths for " + std::to_string(seqs.size()) + " sequences",
+            "this is a bug in the caller: give one prompt length per sequence (or none)");
+  auto prompt_of = [&](int64_t j) { return prompt_lens.empty() ? int64_t{0} : prompt_lens[j]; };
   UNL_CHECK(options.batch_size > 0, "evaluation batch size must be positive",
             "set eval.batch_size to 1 or more");
   torch::NoGradGuard no_grad;
@@ -174,7 +184,7 @@ std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
   std::vector<std::vector<double>> overlap(N);
   std::vector<int64_t> todo;
   for (int64_t j = 0; j < N; ++j) {
-    auto [lo, hi] = prefix_range(static_cast<int64_t>(seqs[j].size()), options);
+    auto [lo, hi] = prefix_range(static_cast<int64_t>(seqs[j].size()), options, prompt_of(j));
     if (lo <= hi) {
       todo.push_back(j);
       overlap[j].assign(hi - lo + 1, 0.0);
@@ -210,7 +220,7 @@ std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
       const auto& x = group[g];
       const int64_t T = static_cast<int64_t>(x.size());
       pad_of[g] = L - T;
-      auto [lo, hi] = prefix_range(T, options);
+      auto [lo, hi] = prefix_range(T, options, prompt_of(todo[g0 + g]));
       auto& div = divergence[g];
       div.assign(T - lo + 1, T);
       for (int64_t j = T - 1; j >= lo; --j)
@@ -248,7 +258,7 @@ std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
     for (int64_t g = 0; g < G; ++g) {
       const auto& x = group[g];
       const int64_t T = static_cast<int64_t>(x.size());
-      auto [lo, hi] = prefix_range(T, options);
+      auto [lo, hi] = prefix_range(T, options, prompt_of(todo[g0 + g]));
       auto& out = overlap[todo[g0 + g]];
       for (int64_t i = lo; i <= hi; ++i) {
         const int64_t j = divergence[g][i - lo];
@@ -271,14 +281,15 @@ std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
 
 std::vector<double> extraction_likelihood_reference(model::CausalLMImpl& model,
                                                     const std::vector<std::vector<int64_t>>& seqs,
-                                                    const EvalOptions& options) {
+                                                    const EvalOptions& options,
+                                                    const std::vector<int64_t>& prompt_lens) {
   torch::NoGradGuard no_grad;
   const auto device = model_device(model);
   std::vector<double> el(seqs.size(), 0.0);
   for (size_t j = 0; j < seqs.size(); ++j) {
     const auto& x = seqs[j];
     const int64_t T = static_cast<int64_t>(x.size());
-    auto [lo, hi] = prefix_range(T, options);
+    auto [lo, hi] = prefix_range(T, options, prompt_lens.empty() ? 0 : prompt_lens[j]);
     if (lo > hi) continue;
     for (int64_t i = lo; i <= hi; ++i) {
       std::vector<int64_t> ctx(x.begin(), x.begin() + i), pred;

@@ -45,6 +45,12 @@ struct SampleMetrics {
   int64_t tokens = 0;
 };
 
+/// Prompt lengths: every function taking `prompt_lens` (one per sequence, empty: all 0) treats
+/// tokens [0, prompt_lens[j]) of sequence j as the prompt of a question/answer or chat sample:
+/// context that is never a target (unl::kMaskPrompt). MA and CE count only response tokens, EL_n
+/// averages over prefixes that hold the whole prompt, and the continuation check prompts with the
+/// prompt and compares with the response.
+
 /// MA, mean token CE and counted targets of each sequence from one teacher-forced forward per
 /// batch (right padded). A sequence with no target (one token) has ma = loss = 0.
 struct TeacherForcedMetrics {
@@ -53,37 +59,45 @@ struct TeacherForcedMetrics {
 };
 TeacherForcedMetrics teacher_forced_metrics(model::CausalLMImpl& model,
                                             const std::vector<std::vector<int64_t>>& seqs,
-                                            int64_t batch_size, int64_t pad_token_id);
+                                            int64_t batch_size, int64_t pad_token_id,
+                                            const std::vector<int64_t>& prompt_lens = {});
 
 /// MA of each sequence from one teacher-forced forward (batched).
 std::vector<double> memorization_accuracy(model::CausalLMImpl& model,
                                           const std::vector<std::vector<int64_t>>& seqs,
-                                          const EvalOptions& options);
+                                          const EvalOptions& options,
+                                          const std::vector<int64_t>& prompt_lens = {});
 /// EL_n of each sequence (exactly the reference's value): one left-padded prefill per batch of
 /// batch_size sequences gives every prefix's first greedy token and its keys/values; prefixes
 /// whose first greedy token is the true one reuse the next prefix's continuation, and the rest
 /// decode batch_size rows at a time from the prefill's KV cache re-laid out per row.
 /// EL_n generates exactly T - i tokens per prefix (EOS does not stop it). Sequences with
-/// T - s - n + 1 < 1 (too short) score 0.
+/// T - s - n + 1 < 1 (too short) score 0. A sequence with a prompt of P tokens averages over
+/// i = P .. T-n instead (suffix_start is for text: the prompt is the given prefix, the response
+/// what is extracted).
 std::vector<double> extraction_likelihood(model::CausalLMImpl& model,
                                           const std::vector<std::vector<int64_t>>& seqs,
-                                          const EvalOptions& options);
+                                          const EvalOptions& options,
+                                          const std::vector<int64_t>& prompt_lens = {});
 /// The textbook EL_n: every prefix decoded alone without a cache (reference for tests/bench).
 std::vector<double> extraction_likelihood_reference(model::CausalLMImpl& model,
                                                     const std::vector<std::vector<int64_t>>& seqs,
-                                                    const EvalOptions& options);
+                                                    const EvalOptions& options,
+                                                    const std::vector<int64_t>& prompt_lens = {});
 
 /// Where the continuation check of a T-token sequence prompts and compares: prompt tokens
 /// [begin, prompt_end), reference [prompt_end, end). With T >= prompt_begin + prefix_len + gen_len
 /// it is the configured window (`full`). A shorter sequence is scored on what exists: the window
 /// slides back to end at T, and when T < prefix_len + gen_len the prompt and the reference split
 /// the T tokens in the ratio prefix_len : gen_len (at least one token each). T < 2: empty.
+/// A sample with a prompt (prompt_len > 0) prompts with its prompt and compares with its
+/// response: [0, prompt_len) -> [prompt_len, T), marked full.
 struct ContinuationWindow {
   int64_t begin = 0, prompt_end = 0, end = 0;
   bool full = false;
   bool empty() const { return prompt_end <= begin || end <= prompt_end; }
 };
-ContinuationWindow continuation_window(int64_t length, const EvalOptions& options);
+ContinuationWindow continuation_window(int64_t length, const EvalOptions& options, int64_t prompt_len = 0);
 
 /// A sample's continuation check as text: what anyone needs to recompute the verdict.
 struct ContinuationText {
@@ -105,12 +119,14 @@ std::vector<SampleMetrics> evaluate_samples(model::CausalLMImpl& model,
                                             const std::vector<int64_t>& ids,
                                             const std::vector<std::vector<int64_t>>& seqs,
                                             const EvalOptions& options, const DecodeFn& decode,
-                                            std::vector<ContinuationText>* texts = nullptr);
+                                            std::vector<ContinuationText>* texts = nullptr,
+                                            const std::vector<int64_t>& prompt_lens = {});
 
 /// Sum of token CE and token count over sequences (perplexity = exp(sum / count), formed by the
 /// caller after reducing over ranks).
 std::pair<double, int64_t> cross_entropy_sum(model::CausalLMImpl& model,
                                              const std::vector<std::vector<int64_t>>& seqs,
-                                             int64_t batch_size, int64_t pad_token_id);
+                                             int64_t batch_size, int64_t pad_token_id,
+                                             const std::vector<int64_t>& prompt_lens = {});
 
 }  // namespace unl::unlearn
