@@ -63,14 +63,14 @@ TEST(ExtractionLikelihood, HandComputedCountingModel) {
   // seq 0, n = 2, s = 1: prefixes i = 1..6 give 4/6, 3/5, 3/4, 1/3, 0, 0 (see GUIDE formula).
   const double el0 = (4.0 / 6 + 3.0 / 5 + 3.0 / 4 + 1.0 / 3) / 6;
   for (auto* fn : {&extraction_likelihood, &extraction_likelihood_reference}) {
-    auto el = (*fn)(*model, seqs, opts(2, 1, 3));
+    auto el = (*fn)(*model, seqs, opts(2, 1, 3), {});
     EXPECT_NEAR(el[0], el0, 1e-12);
     EXPECT_DOUBLE_EQ(el[1], 1.0);  // memorised: every continuation is exact
     EXPECT_DOUBLE_EQ(el[2], 1.0);  // T = 3, n = 2: one prefix
     EXPECT_DOUBLE_EQ(el[3], 0.0);  // T - s - n + 1 = 0: no prefix
     EXPECT_DOUBLE_EQ(el[4], 0.0);  // shorter than n
     // s = 3: prefixes 3..6 only.
-    auto el3 = (*fn)(*model, seqs, opts(2, 3, 2));
+    auto el3 = (*fn)(*model, seqs, opts(2, 3, 2), {});
     EXPECT_NEAR(el3[0], (3.0 / 4 + 1.0 / 3) / 4, 1e-12);
   }
 }
