@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "common/error.h"
 #include "driver/job_config.h"
 #include "driver/run_loop.h"
 
@@ -53,14 +54,14 @@ std::vector<std::vector<int64_t>> random_rows(int64_t n, int64_t seed) {
   return rows;
 }
 
-struct Run {
+struct TrainRun {
   unl::model::CausalLM model, reference;
   std::unique_ptr<Trainer> trainer;
   std::vector<double> losses;
 };
 
-Run make_run(unl::model::CausalLMImpl& init, bool mixed) {
-  Run r;
+TrainRun make_run(unl::model::CausalLMImpl& init, bool mixed) {
+  TrainRun r;
   r.model = unl::model::clone_causal_lm(init);
   r.reference = unl::model::clone_causal_lm(init);
   for (auto& p : r.reference->parameters()) p.set_requires_grad(false);
@@ -74,7 +75,7 @@ Run make_run(unl::model::CausalLMImpl& init, bool mixed) {
   return r;
 }
 
-void steps(Run& r, const std::vector<std::vector<int64_t>>& forget, const std::vector<std::vector<int64_t>>& nb,
+void steps(TrainRun& r, const std::vector<std::vector<int64_t>>& forget, const std::vector<std::vector<int64_t>>& nb,
            int n) {
   unl::comm::LocalCommunicator local;
   for (int s = 0; s < n; ++s) {
@@ -109,7 +110,7 @@ TEST(Bf16Mixed, MovesTheWeightsAsFp32DoesAndFollowsItsLoss) {
   const auto forget = random_rows(4, 100), nb = random_rows(4, 200);
   const auto w0 = flat(init->parameters());
 
-  Run fp32 = make_run(*init, false), mixed = make_run(*init, true);
+  TrainRun fp32 = make_run(*init, false), mixed = make_run(*init, true);
   for (const auto& p : mixed.trainer->params()) ASSERT_EQ(p.scalar_type(), torch::kBFloat16);
   ASSERT_EQ(mixed.trainer->masters().size(), mixed.trainer->params().size());
   // The masters start as the fp32 weights exactly, not as their bf16 rounding.
