@@ -31,6 +31,7 @@ unl::model::ModelConfig small_neo() {
   unl::model::ModelConfig c;
   c.family = unl::model::Family::kGptNeo;
   c.vocab_size = 96;
+  c.bos_token_id = c.eos_token_id = 95;  // the defaults are GPT-2's 50256, outside this vocabulary
   c.hidden_size = 32;
   c.num_layers = 2;
   c.num_heads = 2;
@@ -122,11 +123,14 @@ TEST(Bf16Mixed, MovesTheWeightsAsFp32DoesAndFollowsItsLoss) {
 
   const auto d32 = flat(fp32.trainer->params()) - w0;
   const auto dmx = flat(values(mixed.trainer->masters())) - w0;
-  // Every weight moves in both (Adam moves each by ~lr per step whatever its gradient's size).
+  // Every weight with a gradient moves in both (Adam moves each by ~lr per step whatever its
+  // gradient's size); those without one (position embeddings past the longest row, the pad
+  // token's embedding: about 1.4% here) stay put in both. So the same weights move.
   const double moved32 = (d32 != 0).to(torch::kFloat64).mean().item<double>();
   const double movedmx = (dmx != 0).to(torch::kFloat64).mean().item<double>();
-  EXPECT_GT(moved32, 0.99);
-  EXPECT_GT(movedmx, 0.99);
+  EXPECT_GT(moved32, 0.95);
+  EXPECT_GT(movedmx, 0.95);
+  EXPECT_LT(((d32 != 0) != (dmx != 0)).to(torch::kFloat64).mean().item<double>(), 1e-3);
   // By the same amount: the total movement agrees to 1% and the update directions to a cosine of
   // 0.95 (bf16 gradients carry ~3 significant digits; Adam normalises their size away, so the
   // residual is in the direction of the smallest, noise-dominated gradients).
