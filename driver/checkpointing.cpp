@@ -15,7 +15,8 @@ void write_checkpoint(Job& job, const std::string& why) {
   std::string path;
   if (job.root()) {
     job.hooks.before_checkpoint_write(job.out.checkpoints->dir(), job.state.step);
-    auto st = to_checkpoint(job.state, *job.models.model, job.trainer->optimizer(), job.cfg, job.comm.size(), job.resume);
+    auto st = to_checkpoint(job.state, *job.models.model, job.trainer->optimizer(), job.cfg, job.comm.size(), job.resume,
+                            job.trainer->masters());
     path = job.out.checkpoints->commit(st, job.state.step);
   }
   // Everyone waits, so no rank exits before the file is safely renamed into place.
@@ -79,7 +80,16 @@ bool try_resume(Job& job, const RunOptions& options) {
   comm::broadcast_object(job.comm, path);
   if (path.empty()) return false;
   const checkpoint::State st = loaded ? std::move(*loaded) : checkpoint::read(path);
-  from_checkpoint(st, job.resume, *job.models.model, job.trainer->optimizer(), job.state, path);
+  from_checkpoint(st, job.resume, *job.models.model, job.trainer->optimizer(), job.state, path,
+                  job.trainer->masters());
+  bool had_masters = false;
+  for (const auto& [name, t] : st.tensors) had_masters = had_masters || name.rfind("master/", 0) == 0;
+  const bool mixed_now = !job.trainer->masters().empty();
+  if (mixed_now && !had_masters)
+    log::info("resuming a float32 checkpoint as bf16-mixed: its fp32 weights become the master weights, the model "
+              "their bfloat16 rounding; Adam's moments carry over");
+  if (!mixed_now && had_masters)
+    log::info("resuming a bf16-mixed checkpoint as fp32: the weights continue from its fp32 master weights");
   job.state.sessions += 1;
   job.out.wall_at_start = job.state.wall_s;
   log::info("resumed from {}: epoch {}, step {}, batch {} of the epoch (written with {} ranks, now {})", path,

@@ -16,6 +16,7 @@
 #include "driver/commands.h"
 #include "driver/demo.h"
 #include "driver/job_config.h"
+#include "driver/plan.h"
 #include "driver/run_hooks.h"
 #include "driver/run_loop.h"
 
@@ -168,6 +169,14 @@ int cli_main(int argc, char** argv) {
   init->add_option("--seed", seed, "Initialisation seed")->capture_default_str();
   auto* inspect = app.add_subcommand("inspect", "Summarise a checkpoint and verify every checksum");
   inspect->add_option("checkpoint", input_path, "Checkpoint file (.h5) or a run's output directory")->required();
+  PlanArgs plan_args;
+  auto* plan = app.add_subcommand("plan", "Memory per rank of a job from config.json + safetensors headers (no weights read): fits or not");
+  plan->add_option("--model", plan_args.model, "Model directory (config.json; safetensors optional)")->required();
+  plan->add_option("--ranks", plan_args.ranks, "MPI ranks (data-parallel replicas)")->capture_default_str();
+  plan->add_option("--device-memory", plan_args.device_memory, "Memory per device, e.g. 80GiB, for the fits column");
+  plan->add_option("--batch-size", plan_args.batch_size, "train.batch_size (global)")->capture_default_str();
+  plan->add_option("--seq-len", plan_args.seq_len, "Tokens per row (data.max_tokens)")->capture_default_str();
+  plan->add_option("--method", plan_args.method, "method.name")->capture_default_str()->check(CLI::IsMember({"icu", "ga", "graddiff", "npo", "finetune"}));
   bool reference = false, example = false;
   auto* config = app.add_subcommand("config", "Print the configuration reference or an example job file");
   config->add_flag("--reference", reference, "Markdown reference of every key (docs/config-reference.md)");
@@ -202,6 +211,7 @@ int cli_main(int argc, char** argv) {
     if (*generate) return cmd_generate(model_dir, prompt, max_new, beams);
     if (*init) return cmd_init(family, cfg_json, out_path, seed);
     if (*inspect) return cmd_inspect(input_path);
+    if (*plan) return cmd_plan(plan_args);
     if (*config) {
       if (reference) {
         std::cout << config_reference_markdown();

@@ -43,6 +43,7 @@ struct Models {
   torch::Device device = torch::kCPU;
   int64_t pad_id = 0;
   int64_t vocab_size = 0;
+  bool bf16_mixed = false;  // train.precision resolved: the Trainer casts the model after taking masters
 };
 
 /// How an epoch's check is made and judged.

@@ -46,7 +46,7 @@ const std::vector<ConfigKey>& key_table() {
   static const std::vector<ConfigKey> keys = {
       UNL_KEY(model, path, "Hugging Face model directory (config.json + safetensors). Required.", kFixed | kPath),
       UNL_KEY(model, tokenizer, "Tokenizer directory (vocab.json + merges.txt or tokenizer.json); empty: the model directory, else the built-in GPT-2 vocabulary.", kFixed | kPath),
-      UNL_KEY(model, dtype, "Weights dtype while unlearning.", kFixed, {"float32", "bfloat16"}),
+      UNL_KEY(model, dtype, "Weights dtype while unlearning. bfloat16 trains with fp32 master weights (train.precision auto or bf16-mixed); bf16 weights updated in place (train.precision = fp32) are refused.", kFixed, {"float32", "bfloat16"}),
       UNL_KEY(data, forget, "Forget set: .jsonl (text field or ids), .npy token array, or .h5. Required.", kFixed | kPath),
       UNL_KEY(data, retain, "Retained pool the neighbours are mined from (same formats). Required by icu and graddiff.", kFixed | kPath),
       UNL_KEY(data, heldout, "Optional held-out set the model never saw: perplexity before/after and threshold calibration.", kFixed | kPath),
@@ -76,6 +76,9 @@ const std::vector<ConfigKey>& key_table() {
       UNL_KEY(train, max_steps, "Stop after this many optimiser steps in total (-1: no cap).", kMayChange),
       UNL_KEY(train, seed, "Seed of the epoch permutations.", kFixed),
       UNL_KEY(train, nan_policy, "On a NaN/Inf loss: stop (checkpoint the last good state and exit 1) or skip (drop the step).", kMayChange, {"stop", "skip"}),
+      UNL_KEY(train, precision, "fp32: weights, gradients and Adam in float32. bf16-mixed: forward and backward in bfloat16, gradients accumulated and reduced in float32, float32 master weights and Adam moments (the update is fp32 Adam's), the bfloat16 model refreshed from the masters after every step. auto: bf16-mixed when model.dtype = bfloat16 or the model's safetensors store bfloat16 weights, else fp32. A float32 checkpoint may be resumed as bf16-mixed (see docs/large-models.md).", kMayChange, {"auto", "fp32", "bf16-mixed"}),
+      UNL_KEY(train, micro_batch_size, "Samples per forward/backward pass on a rank: each rank's share of a global batch is split into micro-batches whose gradients accumulate before the step's one all-reduce (0 or -1: the whole share at once). Changes memory, not results: the token-weighted global mean is the same (to float rounding).", kMayChange),
+      UNL_KEY(train, activation_checkpointing, "Keep only each transformer block's input during forward and recompute its activations in backward: less activation memory for about one more forward per step. Gradients are unchanged (bit-identical on CPU).", kMayChange),
       UNL_KEY(train, check_weights_every, "Debug check: every N steps verify all ranks hold identical weights (0: off).", kMayChange),
       UNL_KEY(neighbours, index, "Precomputed pairs instead of mining: JSONL lines {\"forget\": id, \"neighbour\": id} (ids of data.forget and data.retain rows) or a .npy of retain row numbers, one per forget row. Honoured exactly.", kFixed | kPath),
       UNL_KEY(neighbours, embedder, "What embeds a sequence for mining. model: the mean last hidden state of the frozen original model over the span; sentence: a sentence embedder (BERT architecture, e.g. all-MiniLM-L6-v2 as the official code) over the decoded text of the span.", kFixed, {"model", "sentence"}),
@@ -375,6 +378,13 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
   need(c.runtime.threads >= 0, "'runtime.threads' must be >= 0");
   need(c.runtime.bucket_mb > 0, "'runtime.bucket_mb' must be > 0");
   need(c.runtime.stall_timeout_s > 0, "'runtime.stall_timeout_s' must be > 0");
+  // Pure low precision: Adam on bf16 weights in place. At lr 5e-6 a step is below half a bf16 ulp
+  // of most weights (bf16 keeps 8 significant bits), so it rounds away and the model stays put.
+  need(!(c.model.dtype == "bfloat16" && c.train.precision == "fp32"),
+       "model.dtype = \"bfloat16\" with train.precision = \"fp32\" would update bfloat16 weights in place: Adam steps "
+       "below half a bfloat16 ulp (most steps at lr 5e-6) round away and the model does not change; set "
+       "train.precision = \"bf16-mixed\" (float32 master weights and moments) or model.dtype = \"float32\"");
+  need(c.train.micro_batch_size >= -1, "'train.micro_batch_size' must be >= 1, or 0 / -1 for the whole share");
   need(c.train.check_weights_every >= 0, "'train.check_weights_every' must be >= 0");
   need(!c.output.dir.empty(), "'output.dir' must not be empty");
 }

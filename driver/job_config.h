@@ -55,6 +55,9 @@ struct TrainConfig {
   int64_t seed = 42;
   std::string nan_policy = "stop";
   int64_t check_weights_every = 0;
+  std::string precision = "auto";
+  int64_t micro_batch_size = 0;
+  bool activation_checkpointing = false;
 };
 
 struct NeighboursConfig {

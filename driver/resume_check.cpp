@@ -119,8 +119,17 @@ void check_model_and_optimiser(const Checker& c) {
       c.tensor_shape(prefix + name, shape, false);
       expected.insert(prefix + name);
     }
+  // bf16-mixed checkpoints: an fp32 master for every trainable parameter, or none (fp32 runs).
+  std::set<std::string> masters;
   for (const auto& [name, t] : c.st_.tensors)
-    if (name.rfind("optim/", 0) == 0 && !expected.count(name))
+    if (name.rfind("master/", 0) == 0) masters.insert(name);
+  if (!masters.empty())
+    for (const auto& [name, shape] : c.ctx_.params) {
+      c.tensor_shape("master/" + name, shape, false);
+      expected.insert("master/" + name);
+    }
+  for (const auto& [name, t] : c.st_.tensors)
+    if ((name.rfind("optim/", 0) == 0 || name.rfind("master/", 0) == 0) && !expected.count(name))
       c.damaged("'" + name + "'", "matches no trainable parameter");
   c.integer("optim_steps", 0, INT64_MAX / 2);
 }

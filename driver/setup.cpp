@@ -34,15 +34,32 @@ void set_up_outputs(Job& job) {
                                                                 static_cast<int>(job.cfg.checkpoint.keep_last));
 }
 
+// Whether every floating-point tensor of the model directory is stored as bfloat16 (headers only).
+bool stored_in_bf16(const std::string& dir) {
+  const model::SafetensorsModel weights(dir);
+  bool any = false;
+  for (const auto& name : weights.names()) {
+    const std::string& dt = weights.info(name).dtype;
+    if (dt == "F32" || dt == "F16" || dt == "F64") return false;
+    any = any || dt == "BF16";
+  }
+  return any;
+}
+
 // Tokenizer, model and data sets, identical on every rank.
 void load_inputs(Job& job) {
   const JobConfig& cfg = job.cfg;
-  const torch::Dtype dtype = cfg.model.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
+  // bf16-mixed loads fp32 (bf16 -> fp32 is exact); the Trainer takes the masters, then casts.
+  const torch::Dtype dtype = torch::kFloat32;
   job.in.tokenizer = std::make_unique<model::Tokenizer>(load_tokenizer(cfg.model));
   auto loaded = model::load_pretrained(cfg.model.path, dtype, job.models.device);
+  // After the load, which names a missing or broken model directory with its own clear error.
+  job.models.bf16_mixed = resolve_precision(cfg) == "bf16-mixed";
   job.models.model = loaded.model;
   const int64_t vocab = loaded.config.vocab_size;
   job.models.vocab_size = vocab;
+  log::info("train.precision = {}{}", job.models.bf16_mixed ? "bf16-mixed" : "fp32",
+            cfg.train.precision == "auto" ? " (auto)" : "");
   UNL_CHECK(job.in.tokenizer->vocab_size() <= vocab,
             "the tokenizer has " + std::to_string(job.in.tokenizer->vocab_size()) +
                 " tokens but the model's vocabulary is " + std::to_string(vocab),
@@ -73,6 +90,8 @@ void set_up_models_and_trainer(Job& job) {
   // The frozen original model: KL / NPO reference and the neighbour embedder.
   if (method->needs_reference() || method->needs_neighbours()) {
     job.models.reference = model::clone_causal_lm(*job.models.model);
+    // Frozen, so it needs no master: bf16 costs 2 bytes per parameter.
+    if (job.models.bf16_mixed) job.models.reference->to(torch::kBFloat16);
     job.models.reference->eval();
     for (auto& p : job.models.reference->parameters()) p.set_requires_grad(false);
   }
@@ -92,10 +111,18 @@ void set_up_models_and_trainer(Job& job) {
   topt.device = job.models.device;
   topt.deterministic = job.cfg.runtime.deterministic_reductions;
   topt.batch_size = job.cfg.train.batch_size;
+  topt.bf16_mixed = job.models.bf16_mixed;
+  topt.micro_batch_size = job.cfg.train.micro_batch_size;
+  topt.activation_checkpointing = job.cfg.train.activation_checkpointing;
   job.trainer = std::make_unique<Trainer>(*job.models.model, job.models.reference.get(), std::move(method), topt);
 }
 
 }  // namespace
+
+std::string resolve_precision(const JobConfig& cfg) {
+  if (cfg.train.precision != "auto") return cfg.train.precision;
+  return cfg.model.dtype == "bfloat16" || stored_in_bf16(cfg.model.path) ? "bf16-mixed" : "fp32";
+}
 
 std::unique_ptr<Job> set_up_job(const JobConfig& cfg, comm::Communicator& comm, RunHooks& hooks) {
   auto job = std::make_unique<Job>(cfg, comm, hooks);

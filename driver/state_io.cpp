@@ -144,10 +144,12 @@ ResumeContext make_resume_context(const JobConfig& cfg, const std::vector<int64_
 }
 
 checkpoint::State to_checkpoint(const JobState& s, model::CausalLMImpl& model, const unlearn::Adam& adam,
-                                const JobConfig& cfg, int world_size, const ResumeContext& ctx) {
+                                const JobConfig& cfg, int world_size, const ResumeContext& ctx,
+                                const unlearn::NamedTensors& masters) {
   checkpoint::State st;
   torch::NoGradGuard ng;
   for (auto& [name, p] : model::hf_state_dict(model)) st.tensors["model/" + name] = p.detach().to(torch::kCPU);
+  for (const auto& [name, m] : masters) st.tensors["master/" + name] = m.detach().to(torch::kCPU);
   for (auto& [name, t] : adam.state()) st.tensors["optim/" + name] = t.detach().to(torch::kCPU);
   st.ints["optim_steps"] = adam.steps();
   st.ints["epoch"] = s.epoch;
@@ -189,10 +191,17 @@ checkpoint::State to_checkpoint(const JobState& s, model::CausalLMImpl& model, c
 }
 
 void from_checkpoint(const checkpoint::State& st, const ResumeContext& ctx, model::CausalLMImpl& model,
-                     unlearn::Adam& adam, JobState& s, const std::string& path) {
+                     unlearn::Adam& adam, JobState& s, const std::string& path,
+                     const unlearn::NamedTensors& masters) {
   validate_checkpoint(st, ctx, path);
   torch::NoGradGuard ng;
-  for (auto& [name, p] : model::hf_state_dict(model)) p.copy_(st.tensors.at("model/" + name));
+  // The most precise copy of a weight: its fp32 master when the checkpoint has one.
+  auto weight = [&](const std::string& name) -> const torch::Tensor& {
+    auto it = st.tensors.find("master/" + name);
+    return it != st.tensors.end() ? it->second : st.tensors.at("model/" + name);
+  };
+  for (auto& [name, p] : model::hf_state_dict(model)) p.copy_(weight(name));
+  for (const auto& [name, m] : masters) m.copy_(weight(name));
   unlearn::NamedTensors optim;
   for (const auto& [name, t] : st.tensors)
     if (name.rfind("optim/", 0) == 0) optim.emplace_back(name.substr(6), t);

@@ -46,8 +46,10 @@ struct ResumeContext {
 ResumeContext make_resume_context(const JobConfig& cfg, const std::vector<int64_t>& forget_ids, int64_t pool_size,
                                   bool needs_neighbours, model::CausalLMImpl& model);
 
+/// `masters`: bf16-mixed's fp32 master weights (stored as master/<name>; empty for fp32 runs).
 checkpoint::State to_checkpoint(const JobState& s, model::CausalLMImpl& model, const unlearn::Adam& adam,
-                                const JobConfig& cfg, int world_size, const ResumeContext& ctx);
+                                const JobConfig& cfg, int world_size, const ResumeContext& ctx,
+                                const unlearn::NamedTensors& masters = {});
 
 /// Checks every field, length, id and range of `st` against `ctx`. Throws CheckpointMismatch
 /// (configuration keys, input files, forget set or model differ) or CheckpointDamaged (the field
@@ -55,9 +57,13 @@ checkpoint::State to_checkpoint(const JobState& s, model::CausalLMImpl& model, c
 void validate_checkpoint(const checkpoint::State& st, const ResumeContext& ctx, const std::string& path);
 
 /// Validates, then restores weights, optimiser and job state in place (nothing is touched when
-/// validation fails).
+/// validation fails). Precision may change between sessions: a checkpoint with master/ tensors
+/// (bf16-mixed) restores every trainable weight from its fp32 master, into `masters` (bf16-mixed
+/// now) and into the model (rounded when it is bf16); one without (fp32) fills `masters` from
+/// its fp32 model/ tensors. Adam's moments are fp32 in both.
 void from_checkpoint(const checkpoint::State& st, const ResumeContext& ctx, model::CausalLMImpl& model,
-                     unlearn::Adam& adam, JobState& s, const std::string& path);
+                     unlearn::Adam& adam, JobState& s, const std::string& path,
+                     const unlearn::NamedTensors& masters = {});
 
 /// Write a small text file atomically (temp + rename).
 void write_text_file(const std::string& path, const std::string& text);

@@ -7,6 +7,7 @@
 #include "comm/messages.h"
 #include "common/error.h"
 #include "data/data.h"
+#include "model/activation_checkpointing.h"
 #include "model/model.h"
 
 namespace unl::driver {
@@ -28,30 +29,76 @@ Trainer::Trainer(model::CausalLMImpl& model, model::CausalLMImpl* reference, std
       pad_id_(options.pad_id),
       device_(options.device),
       deterministic_(options.deterministic),
-      batch_size_(options.batch_size) {
+      batch_size_(options.batch_size),
+      bf16_mixed_(options.bf16_mixed),
+      micro_batch_size_(options.micro_batch_size),
+      activation_checkpointing_(options.activation_checkpointing) {
   const OptimConfig& optim = options.optim;
   const double bucket_mb = options.bucket_mb;
-  // Gradients are allocated once and zeroed in place every step: the buckets alias them.
   unlearn::NamedTensors named;
   for (auto& [name, p] : model::hf_state_dict(model_)) {
     if (!p.requires_grad()) continue;
-    p.mutable_grad() = torch::zeros_like(p);
     named.emplace_back(name, p);
     params_.push_back(p);
   }
+  if (bf16_mixed_) {
+    // Masters first, from the weights as loaded (fp32 stays exact), then the model goes to bf16.
+    // Module::to keeps the Parameter objects, so params_ and the reference's view stay valid.
+    torch::NoGradGuard ng;
+    for (auto& [name, p] : named) {
+      auto m = p.detach().to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true);
+      m.mutable_grad() = torch::zeros_like(m);
+      masters_.emplace_back(name, m);
+    }
+    model_.to(torch::kBFloat16);
+  }
+  // Gradients are allocated once and zeroed in place every step: the buckets alias them.
+  for (auto& p : params_) p.mutable_grad() = torch::zeros_like(p);
+  for (size_t i = 0; i < params_.size(); ++i)
+    reduce_grads_.push_back(bf16_mixed_ ? masters_[i].second.grad() : params_[i].grad());
   unlearn::AdamOptions aopt;
   aopt.lr = optim.lr;
   aopt.beta1 = optim.beta1;
   aopt.beta2 = optim.beta2;
   aopt.eps = optim.eps;
-  adam_ = std::make_unique<unlearn::Adam>(named, aopt);
-  std::vector<torch::Tensor> grads;
-  for (auto& p : params_) grads.push_back(p.grad());
-  bucketer_ = std::make_unique<comm::GradientBucketer>(grads, static_cast<int64_t>(bucket_mb * (1 << 20)));
+  adam_ = std::make_unique<unlearn::Adam>(bf16_mixed_ ? masters_ : named, aopt);
+  bucketer_ = std::make_unique<comm::GradientBucketer>(reduce_grads_, static_cast<int64_t>(bucket_mb * (1 << 20)));
   if (deterministic_) {
-    for (auto& p : params_) fixed_.push_back(torch::zeros(p.sizes(), p.options().dtype(torch::kInt64)));
+    for (auto& g : reduce_grads_) fixed_.push_back(torch::zeros(g.sizes(), g.options().dtype(torch::kInt64)));
     fixed_bucketer_ =
         std::make_unique<comm::GradientBucketer>(fixed_, static_cast<int64_t>(bucket_mb * (1 << 20)));
+  }
+}
+
+void Trainer::apply() {
+  adam_->step();
+  if (bf16_mixed_) refresh_model_from_masters();
+}
+
+void Trainer::refresh_model_from_masters() {
+  if (!bf16_mixed_) return;
+  torch::NoGradGuard ng;
+  for (size_t i = 0; i < params_.size(); ++i) params_[i].copy_(masters_[i].second);  // round to nearest
+}
+
+void Trainer::zero_grads() {
+  for (auto& p : params_) p.mutable_grad().zero_();
+  if (bf16_mixed_)
+    for (auto& g : reduce_grads_) g.zero_();
+}
+
+void Trainer::accumulate_backward() {
+  // fp32: the gradients already accumulate in .grad(); autograd may in principle have replaced a
+  // .grad() tensor, so the list to reduce is re-read.
+  if (!bf16_mixed_) {
+    for (size_t i = 0; i < params_.size(); ++i) reduce_grads_[i] = params_[i].grad();
+    return;
+  }
+  // bf16-mixed: this backward's bf16 gradients join the fp32 sums; the bf16 buffers start over.
+  torch::NoGradGuard ng;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    reduce_grads_[i].add_(params_[i].grad());
+    params_[i].mutable_grad().zero_();
   }
 }
 
@@ -70,10 +117,27 @@ unlearn::Batch Trainer::collate(const LocalRows& rows) const {
   return batch;
 }
 
-unlearn::TermCounts Trainer::global_counts(comm::Communicator& comm, const unlearn::Batch& batch,
+std::vector<unlearn::Batch> Trainer::micro_batches(const LocalRows& rows) const {
+  const size_t n = rows.forget.size();
+  const size_t per = micro_batch_size_ > 0 ? static_cast<size_t>(micro_batch_size_) : std::max<size_t>(n, 1);
+  std::vector<unlearn::Batch> out;
+  for (size_t begin = 0; begin < n || out.empty(); begin += per) {
+    const size_t end = std::min(n, begin + per);
+    LocalRows part;
+    part.forget.assign(rows.forget.begin() + begin, rows.forget.begin() + end);
+    if (!rows.neighbours.empty()) part.neighbours.assign(rows.neighbours.begin() + begin, rows.neighbours.begin() + end);
+    out.push_back(collate(part));
+  }
+  return out;
+}
+
+unlearn::TermCounts Trainer::global_counts(comm::Communicator& comm, const std::vector<unlearn::Batch>& batches,
                                            StepStats& stats) const {
-  // Global normalisers first: every rank divides its sums by the same totals.
-  auto counts = method_->count(batch);
+  // Global normalisers first: every rank (and every micro-batch) divides its sums by the same
+  // totals. Counts are sums, so the micro-batches' add up to the whole share's.
+  unlearn::TermCounts counts;
+  for (const auto& b : batches)
+    for (const auto& [k, v] : method_->count(b)) counts[k] += v;
   std::vector<double> packed;
   for (const auto& [k, v] : counts) packed.push_back(v);
   if (!packed.empty())
@@ -86,19 +150,25 @@ unlearn::TermCounts Trainer::global_counts(comm::Communicator& comm, const unlea
   return counts;
 }
 
-std::map<std::string, double> Trainer::batched_backward(comm::Communicator& comm, const unlearn::Batch& batch,
+std::map<std::string, double> Trainer::batched_backward(comm::Communicator& comm,
+                                                        const std::vector<unlearn::Batch>& batches,
                                                         const unlearn::TermCounts& counts, int64_t step,
                                                         RunHooks& hooks) {
-  unlearn::StepLoss loss;
-  if (batch.rows() > 0) loss = method_->loss(model_, reference_, batch, counts);
-  hooks.after_local_loss(step, comm.rank(), comm.size(), loss);
-  if (loss.loss.defined()) loss.loss.backward();
+  std::map<std::string, double> terms;
+  for (const auto& batch : batches) {
+    // One forward and one backward per micro-batch (forget and neighbour rows together); the
+    // gradients accumulate in place until the step's single all-reduce.
+    unlearn::StepLoss loss;
+    model::ActivationCheckpointing checkpointing(activation_checkpointing_);
+    if (batch.rows() > 0) loss = method_->loss(model_, reference_, batch, counts);
+    hooks.after_local_loss(step, comm.rank(), comm.size(), loss);
+    if (loss.loss.defined()) loss.loss.backward();
+    accumulate_backward();
+    for (const auto& [name, v] : loss.terms) terms[name] += v;
+  }
   // Sum of local shares = the global-batch mean's gradient, for any world size.
-  std::vector<torch::Tensor> grads;
-  grads.reserve(params_.size());
-  for (auto& p : params_) grads.push_back(p.grad());
-  bucketer_->allreduce(comm, grads);
-  return loss.terms;
+  bucketer_->allreduce(comm, reduce_grads_);
+  return terms;
 }
 
 std::vector<std::pair<int64_t, std::map<std::string, double>>> Trainer::per_sample_backward(
@@ -118,12 +188,13 @@ std::vector<std::pair<int64_t, std::map<std::string, double>>> Trainer::per_samp
     unlearn::StepLoss loss;
     {
       torch::AutoGradMode grad_on(true);
+      model::ActivationCheckpointing checkpointing(activation_checkpointing_);
       loss = method_->loss(model_, reference_, collate(one), counts);
       hooks.after_local_loss(step, comm.rank(), comm.size(), loss);
       if (loss.loss.defined()) loss.loss.backward();
     }
     for (size_t k = 0; k < params_.size(); ++k) {
-      const auto g = params_[k].grad().to(torch::kFloat64);
+      const auto g = params_[k].grad().to(torch::kFloat64);  // the sample's gradient, bf16 or fp32
       const double peak = g.abs().max().item<double>();
       // NaN/Inf pass through to the verdict below; only finite overflows are refused here.
       UNL_CHECK(!(std::isfinite(peak) && peak >= limit),
@@ -135,20 +206,24 @@ std::vector<std::pair<int64_t, std::map<std::string, double>>> Trainer::per_samp
     terms.emplace_back(rows.ids[j], loss.terms);
   }
   fixed_bucketer_->allreduce(comm, fixed_);
+  if (!bf16_mixed_)
+    for (size_t k = 0; k < params_.size(); ++k) reduce_grads_[k] = params_[k].grad();
   for (size_t k = 0; k < params_.size(); ++k)
-    params_[k].mutable_grad().copy_((fixed_[k].to(torch::kFloat64) / kFixedScale).to(params_[k].scalar_type()));
+    reduce_grads_[k].copy_((fixed_[k].to(torch::kFloat64) / kFixedScale).to(reduce_grads_[k].scalar_type()));
+  if (bf16_mixed_)
+    for (auto& p : params_) p.mutable_grad().zero_();
   return terms;
 }
 
 StepStats Trainer::compute_gradients(comm::Communicator& comm, const LocalRows& rows, int64_t step,
                                      RunHooks& hooks) {
   StepStats stats;
-  const unlearn::Batch batch = collate(rows);
-  unlearn::TermCounts counts = global_counts(comm, batch, stats);
-  for (auto& p : params_) p.mutable_grad().zero_();
+  const std::vector<unlearn::Batch> batches = micro_batches(rows);
+  unlearn::TermCounts counts = global_counts(comm, batches, stats);
+  zero_grads();
   std::vector<std::map<std::string, double>> local_terms;
   if (!deterministic_) {
-    local_terms.push_back(batched_backward(comm, batch, counts, step, hooks));
+    local_terms.push_back(batched_backward(comm, batches, counts, step, hooks));
     auto gathered = comm::gather_objects(comm, local_terms.front());
     if (comm.rank() == 0)
       for (const auto& part : gathered)
@@ -166,9 +241,7 @@ StepStats Trainer::compute_gradients(comm::Communicator& comm, const LocalRows& 
         for (const auto& [name, v] : t) stats.terms[name] += v;
     }
   }
-  std::vector<torch::Tensor> grads;
-  for (auto& p : params_) grads.push_back(p.grad());
-  hooks.after_gradients_reduced(step, grads);
+  hooks.after_gradients_reduced(step, reduce_grads_);
   bool local_ok = true;
   for (const auto& t : local_terms)
     for (const auto& [name, v] : t) local_ok = local_ok && std::isfinite(v);

@@ -39,6 +39,10 @@ struct StepStats {
   bool finite = true;
 };
 
+/// Gradients are summed in fp32 whatever the compute dtype: under bf16-mixed the bf16 gradient of
+/// each backward is added into fp32 buffers (the masters' .grad()) and the model's bf16 gradients
+/// are zeroed, so accumulation and the all-reduce never round to bf16.
+///
 /// Two ways to form the global gradient:
 ///  - default: one forward/backward over this rank's rows, fp32 gradients summed over ranks by the
 ///    communicator (equal to the one-process gradient up to float summation order);
@@ -53,6 +57,19 @@ struct TrainerOptions {
   torch::Device device = torch::kCPU;
   bool deterministic = false;  // runtime.deterministic_reductions
   int64_t batch_size = 1;      // samples per global batch (bounds the fixed-point sums)
+  /// train.precision = bf16-mixed: the model is cast to bfloat16 for forward and backward; fp32
+  /// master copies of its parameters (taken before the cast, so an fp32 model loses nothing)
+  /// receive the gradients (accumulated and reduced in fp32) and Adam's update, and are copied
+  /// back into the bf16 model after every step.
+  bool bf16_mixed = false;
+  /// train.micro_batch_size: this rank's share of a global batch goes through forward and
+  /// backward in micro-batches of at most this many samples, gradients accumulating (in fp32)
+  /// before the step's one all-reduce; <= 0: the whole share at once. Every micro-batch divides
+  /// by the same global counts, so the gradient is the un-split one (to float rounding).
+  int64_t micro_batch_size = 0;
+  /// train.activation_checkpointing: transformer blocks keep only their inputs during forward
+  /// and recompute their activations in backward.
+  bool activation_checkpointing = false;
 };
 
 class Trainer {
@@ -63,18 +80,32 @@ class Trainer {
   /// Collective. Gradients of step `step` (1-based) summed over ranks into the parameters'
   /// .grad(); the optimiser is not touched.
   StepStats compute_gradients(comm::Communicator& comm, const LocalRows& rows, int64_t step, RunHooks& hooks);
-  /// Adam on the reduced gradients.
-  void apply() { adam_->step(); }
+  /// Adam on the reduced gradients (the fp32 masters under bf16-mixed, then copied into the
+  /// model).
+  void apply();
 
   const unlearn::Method& method() const { return *method_; }
   unlearn::Adam& optimizer() { return *adam_; }
+  /// The model's trainable parameters (bfloat16 under bf16-mixed), in hf_state_dict order.
   const std::vector<torch::Tensor>& params() const { return params_; }
+  /// bf16-mixed: the fp32 master weights by parameter name (checkpointed as master/<name>);
+  /// empty for fp32.
+  const unlearn::NamedTensors& masters() const { return masters_; }
+  /// After the masters were overwritten (resume): copy them into the model.
+  void refresh_model_from_masters();
 
  private:
   unlearn::Batch collate(const LocalRows& rows) const;
-  unlearn::TermCounts global_counts(comm::Communicator& comm, const unlearn::Batch& batch, StepStats& stats) const;
-  /// Default path: local loss terms; gradients reduced.
-  std::map<std::string, double> batched_backward(comm::Communicator& comm, const unlearn::Batch& batch,
+  void zero_grads();
+  /// After each backward: under bf16-mixed, moves the bf16 gradients into the fp32 sums.
+  void accumulate_backward();
+  /// The micro-batches of this rank's rows (at least one, maybe empty), collated.
+  std::vector<unlearn::Batch> micro_batches(const LocalRows& rows) const;
+  /// Sum of Method::count over the micro-batches, then over ranks.
+  unlearn::TermCounts global_counts(comm::Communicator& comm, const std::vector<unlearn::Batch>& batches,
+                                    StepStats& stats) const;
+  /// Default path: local loss terms (summed over micro-batches); gradients reduced.
+  std::map<std::string, double> batched_backward(comm::Communicator& comm, const std::vector<unlearn::Batch>& batches,
                                                  const unlearn::TermCounts& counts, int64_t step, RunHooks& hooks);
   /// Deterministic path: per-sample terms (by id); gradients reduced exactly.
   std::vector<std::pair<int64_t, std::map<std::string, double>>> per_sample_backward(
@@ -85,12 +116,17 @@ class Trainer {
   model::CausalLMImpl* reference_;
   std::unique_ptr<unlearn::Method> method_;
   std::vector<torch::Tensor> params_;
+  unlearn::NamedTensors masters_;          // bf16-mixed only
+  std::vector<torch::Tensor> reduce_grads_;  // what is reduced and what Adam reads: fp32
   std::unique_ptr<unlearn::Adam> adam_;
   std::unique_ptr<comm::GradientBucketer> bucketer_;
   int64_t pad_id_;
   torch::Device device_;
   bool deterministic_;
   int64_t batch_size_;
+  bool bf16_mixed_;
+  int64_t micro_batch_size_;
+  bool activation_checkpointing_;
   std::vector<torch::Tensor> fixed_;  // deterministic: int64 gradient sums in units of 2^-40
   std::unique_ptr<comm::GradientBucketer> fixed_bucketer_;
 };

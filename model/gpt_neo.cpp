@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "model/activation_checkpointing.h"
 
 namespace unl::model {
 
@@ -110,7 +111,16 @@ torch::Tensor GptNeoModelImpl::forward(const torch::Tensor& input_ids,
   auto ctx = detail::make_attention_context(input_ids, attention_mask, past,
                                             any_local ? window_size : 0);
   auto x = wte->forward(input_ids) + wpe->forward(ctx.position_ids);
-  for (size_t i = 0; i < blocks.size(); ++i) x = blocks[i]->forward(x, ctx, cache, i);
+  const bool checkpoint = cache == nullptr && ActivationCheckpointing::active();
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    if (!checkpoint) {
+      x = blocks[i]->forward(x, ctx, cache, i);
+      continue;
+    }
+    auto block = blocks[i].ptr();
+    x = checkpoint_block([block, ctx, i](const torch::Tensor& y) { return block->forward(y, ctx, nullptr, i); }, x,
+                         block->parameters());
+  }
   return ln_f->forward(x);
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "model/activation_checkpointing.h"
 
 namespace unl::model {
 
@@ -121,8 +122,16 @@ torch::Tensor LlamaModelImpl::forward(const torch::Tensor& input_ids,
                                             sliding_window > 0 ? sliding_window : 0);
   auto x = embed_tokens->forward(input_ids);
   auto rot = rotary(ctx.position_ids, x.scalar_type());
+  const bool checkpoint = cache == nullptr && ActivationCheckpointing::active();
   for (size_t i = 0; i < decoder_layers.size(); ++i) {
-    x = decoder_layers[i]->forward(x, ctx, rot, cache, i);
+    if (!checkpoint) {
+      x = decoder_layers[i]->forward(x, ctx, rot, cache, i);
+      continue;
+    }
+    auto layer = decoder_layers[i].ptr();
+    x = checkpoint_block(
+        [layer, ctx, rot, i](const torch::Tensor& y) { return layer->forward(y, ctx, rot, nullptr, i); }, x,
+        layer->parameters());
   }
   return norm->forward(x);
 }

@@ -3,6 +3,9 @@
 // single-process gradient of the global-batch mean.
 #include "unlearn/method.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "common/error.h"
 #include "unlearn/losses.h"
 
@@ -56,7 +59,17 @@ class BuiltinMethod final : public Method {
               "method '" + name_ + "' needs neighbour/retain rows in the batch",
               "pair every forget sample with a retained-pool row before training");
 
-    auto fgt = model.forward(local.forget_ids, local.forget_mask).logits;
+    // One forward over the forget and the neighbour rows together, so one backward produces the
+    // whole gradient of this batch (each parameter's gradient is complete once, not twice).
+    const bool with_neighbours = needs_neighbours() && local.neighbour_ids.size(0) > 0;
+    torch::Tensor fgt, nb;
+    if (with_neighbours) {
+      auto both = fused_logits(model, local);
+      fgt = both.first;
+      nb = both.second;
+    } else {
+      fgt = model.forward(local.forget_ids, local.forget_mask).logits;
+    }
     auto fsum = token_term_sums(fgt, torch::Tensor(), local.forget_ids, local.forget_mask);
     auto forget_ce = fsum.nll.sum() * inverse(global, kForgetTokens);
     out.terms["forget_ce"] = forget_ce.item<double>();
@@ -82,8 +95,7 @@ class BuiltinMethod final : public Method {
       loss = -w_.forget * forget_ce;
     }
 
-    if (needs_neighbours() && local.neighbour_ids.size(0) > 0) {
-      auto nb = model.forward(local.neighbour_ids, local.neighbour_mask).logits;
+    if (with_neighbours) {
       torch::Tensor ref;
       if (kind_ == Kind::kIcu) {
         if (local.neighbour_reference.defined()) {
@@ -108,6 +120,23 @@ class BuiltinMethod final : public Method {
     out.terms["loss"] = loss.item<double>();
     out.loss = loss;
     return out;
+  }
+
+  /// Logits of [forget rows; neighbour rows] from one forward, split back into the two sets.
+  /// Rows are right-padded to the longer length with masked positions, which a causal model never
+  /// attends to, so each row's logits are those of its own forward (to float rounding).
+  static std::pair<torch::Tensor, torch::Tensor> fused_logits(model::CausalLMImpl& model, const Batch& local) {
+    const int64_t bf = local.forget_ids.size(0), bn = local.neighbour_ids.size(0);
+    const int64_t tf = local.forget_ids.size(1), tn = local.neighbour_ids.size(1);
+    const int64_t t = std::max(tf, tn);
+    auto pad = [t](const torch::Tensor& x) {
+      return x.size(1) == t ? x : torch::constant_pad_nd(x, {0, t - x.size(1)}, 0);
+    };
+    auto ids = torch::cat({pad(local.forget_ids), pad(local.neighbour_ids.to(local.forget_ids.device()))});
+    auto mask = torch::cat({pad(local.forget_mask.to(local.forget_ids.device(), torch::kLong)),
+                            pad(local.neighbour_mask.to(local.forget_ids.device(), torch::kLong))});
+    auto logits = model.forward(ids, mask).logits;
+    return {logits.narrow(0, 0, bf).narrow(1, 0, tf), logits.narrow(0, bf, bn).narrow(1, 0, tn)};
   }
 
  private:

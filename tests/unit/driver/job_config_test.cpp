@@ -80,6 +80,20 @@ TEST(JobConfig, RequiredKeysAndMethodNeeds) {
             std::string::npos);
 }
 
+// bf16 weights updated in place lose Adam steps below half an ulp: refused, naming both fixes.
+TEST(JobConfig, PureLowPrecisionTrainingIsRefusedNamingTheFix) {
+  const std::string msg = usage_message(kMinimal, {"model.dtype=bfloat16", "train.precision=fp32"});
+  EXPECT_NE(msg.find("train.precision = \"bf16-mixed\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("model.dtype = \"float32\""), std::string::npos) << msg;
+  EXPECT_EQ(usage_message(kMinimal, {"model.dtype=bfloat16"}), "");  // auto: bf16-mixed
+  EXPECT_EQ(usage_message(kMinimal, {"model.dtype=bfloat16", "train.precision=bf16-mixed"}), "");
+  EXPECT_NE(usage_message(kMinimal, {"train.precision=bf16"}).find("'train.precision' is 'bf16'; use one of"),
+            std::string::npos);
+  EXPECT_NE(usage_message(kMinimal, {"train.micro_batch_size=-2"}).find("'train.micro_batch_size' must be"),
+            std::string::npos);
+  EXPECT_EQ(usage_message(kMinimal, {"train.micro_batch_size=-1"}), "");
+}
+
 TEST(JobConfig, SyntaxErrorNamesLine) {
   const std::string msg = usage_message("[model]\npath = \n");
   EXPECT_NE(msg.find("job.toml:2"), std::string::npos) << msg;
