@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "comm/mpi_communicator.h"
 #include "common/config.h"
@@ -54,6 +55,12 @@ int64_t Communicator::allreduce_max(int64_t value) {
 }
 bool Communicator::any(bool flag) { return allreduce_max(flag ? 1 : 0) != 0; }
 
+void LocalCommunicator::reduce_scatter(const void* send, void* recv, size_t count, DType dtype, ReduceOp) {
+  if (send != recv && count > 0) std::memmove(recv, send, count * dtype_size(dtype));
+}
+void LocalCommunicator::allgather(const void* send, void* recv, size_t count, DType dtype) {
+  if (send != recv && count > 0) std::memmove(recv, send, count * dtype_size(dtype));
+}
 void LocalCommunicator::broadcast(std::vector<char>&, int root) {
   UNL_CHECK(root == 0, "broadcast root " + std::to_string(root) + " outside a world of 1", "");
 }

@@ -1,5 +1,5 @@
-// The Communicator seam: collectives the run loop needs (all-reduce, broadcast, gather-v,
-// barrier, abort) over raw buffers, with Local (1 process), MPI and NCCL implementations.
+// The Communicator seam: collectives the run loop needs (all-reduce, reduce-scatter, all-gather,
+// broadcast, gather-v, barrier, abort) over raw buffers, with Local (1 process), MPI and NCCL implementations.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +28,13 @@ class Communicator {
   virtual void barrier() = 0;
   /// In-place all-reduce of `count` elements. The NCCL backend takes device or host memory.
   virtual void allreduce(void* data, size_t count, DType dtype, ReduceOp op) = 0;
+  /// Reduce-scatter in equal blocks (NCCL's semantics): `send` holds size() * count elements; this
+  /// rank's `recv` (count elements, not overlapping `send`) receives block rank() of the reduction.
+  /// Uneven sizes are padded by the caller (shard::FlatLayout pads each rank's slice).
+  virtual void reduce_scatter(const void* send, void* recv, size_t count, DType dtype, ReduceOp op) = 0;
+  /// All-gather in equal blocks: `recv` (size() * count elements) receives every rank's `send`
+  /// block in rank order. In place when send == recv + rank() * count. Half types move as bits.
+  virtual void allgather(const void* send, void* recv, size_t count, DType dtype) = 0;
   /// Broadcast bytes from root; other ranks' vectors are resized to the root's size.
   virtual void broadcast(std::vector<char>& bytes, int root) = 0;
   /// Gather variable-size byte blocks at root (index = rank); empty contributions are fine.
@@ -52,6 +59,8 @@ class LocalCommunicator final : public Communicator {
   std::string backend() const override { return "local"; }
   void barrier() override {}
   void allreduce(void*, size_t, DType, ReduceOp) override {}
+  void reduce_scatter(const void* send, void* recv, size_t count, DType dtype, ReduceOp op) override;
+  void allgather(const void* send, void* recv, size_t count, DType dtype) override;
   void broadcast(std::vector<char>&, int root) override;
   std::vector<std::vector<char>> gatherv(const std::vector<char>& mine, int root) override;
   [[noreturn]] void abort(int code) noexcept override;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <cstdlib>
 #include <set>
 #include <thread>
@@ -134,6 +135,48 @@ void MpiCommunicator::allreduce(void* data, size_t count, DType dtype, ReduceOp 
     wait(&req, "allreduce");
     done += n;
   } while (done < count);
+}
+
+namespace {
+// Block collectives take int counts: one block beyond that is refused (buckets keep blocks small).
+int block_count(size_t count, const char* what) {
+  UNL_CHECK(count < static_cast<size_t>(INT_MAX),
+            std::string(what) + " block of " + std::to_string(count) + " elements exceeds MPI's int count",
+            "lower runtime.bucket_mb (sharded collectives move one bucket per call)");
+  return static_cast<int>(count);
+}
+// A type that moves `dtype` unchanged: half types travel as 16-bit integers (no arithmetic).
+MPI_Datatype mpi_bits_type(DType dtype) {
+  if (dtype == DType::kBFloat16 || dtype == DType::kFloat16) return MPI_UINT16_T;
+  return mpi_datatype(dtype);
+}
+}  // namespace
+
+void MpiCommunicator::reduce_scatter(const void* send, void* recv, size_t count, DType dtype, ReduceOp op) {
+  if (count == 0) return;
+  const int n = block_count(count, "reduce-scatter");
+  if (size_ == 1) {
+    if (send != recv) std::memmove(recv, send, count * dtype_size(dtype));
+    return;
+  }
+  MPI_Request req;
+  UNL_MPI_CHECK(MPI_Ireduce_scatter_block(send, recv, n, mpi_datatype(dtype), mpi_op(op), comm_, &req));
+  wait(&req, "reduce-scatter");
+}
+
+void MpiCommunicator::allgather(const void* send, void* recv, size_t count, DType dtype) {
+  if (count == 0) return;
+  const int n = block_count(count, "all-gather");
+  const size_t bytes = count * dtype_size(dtype);
+  const bool in_place = send == static_cast<const char*>(recv) + static_cast<size_t>(rank_) * bytes;
+  if (size_ == 1) {
+    if (!in_place) std::memmove(recv, send, bytes);
+    return;
+  }
+  const MPI_Datatype type = mpi_bits_type(dtype);
+  MPI_Request req;
+  UNL_MPI_CHECK(MPI_Iallgather(in_place ? MPI_IN_PLACE : send, n, type, recv, n, type, comm_, &req));
+  wait(&req, "all-gather");
 }
 
 void MpiCommunicator::broadcast(std::vector<char>& bytes, int root) {

@@ -25,6 +25,8 @@ class MpiCommunicator final : public Communicator {
   std::string backend() const override { return "mpi"; }
   void barrier() override;
   void allreduce(void* data, size_t count, DType dtype, ReduceOp op) override;
+  void reduce_scatter(const void* send, void* recv, size_t count, DType dtype, ReduceOp op) override;
+  void allgather(const void* send, void* recv, size_t count, DType dtype) override;
   void broadcast(std::vector<char>& bytes, int root) override;
   std::vector<std::vector<char>> gatherv(const std::vector<char>& mine, int root) override;
   [[noreturn]] void abort(int code) noexcept override;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "comm/mpi_env.h"
 #include "common/error.h"
 
 namespace unl::comm {
@@ -48,6 +49,13 @@ bool is_device_pointer(const void* p) {
 
 NcclCommunicator::NcclCommunicator(MPI_Comm parent, double stall_timeout_s)
     : mpi_(std::make_unique<MpiCommunicator>(parent, stall_timeout_s)) {
+  // Each rank's GPU before any CUDA or NCCL call: node-local rank modulo the visible devices, the
+  // same choice driver::select_device makes for the model. Without this every rank of a node would
+  // create its stream and communicator on device 0.
+  int devices = 0;
+  UNL_CUDA_CHECK(cudaGetDeviceCount(&devices));
+  UNL_CHECK(devices > 0, "the NCCL backend found no CUDA device", "set runtime.comm_backend = \"mpi\"");
+  UNL_CUDA_CHECK(cudaSetDevice(node_placement().local_rank % devices));
   ncclUniqueId id;
   if (mpi_->rank() == 0) UNL_NCCL_CHECK(ncclGetUniqueId(&id));
   std::vector<char> bytes(reinterpret_cast<char*>(&id), reinterpret_cast<char*>(&id) + sizeof id);
@@ -77,6 +85,30 @@ void NcclCommunicator::allreduce(void* data, size_t count, DType dtype, ReduceOp
   auto stream = static_cast<cudaStream_t>(stream_);
   UNL_NCCL_CHECK(ncclAllReduce(data, data, count, nccl_type(dtype), nccl_op(op),
                                static_cast<ncclComm_t>(nccl_comm_), stream));
+  UNL_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+void NcclCommunicator::reduce_scatter(const void* send, void* recv, size_t count, DType dtype, ReduceOp op) {
+  if (count == 0) return;
+  if (!is_device_pointer(send)) {
+    mpi_->reduce_scatter(send, recv, count, dtype, op);
+    return;
+  }
+  auto stream = static_cast<cudaStream_t>(stream_);
+  UNL_NCCL_CHECK(ncclReduceScatter(send, recv, count, nccl_type(dtype), nccl_op(op),
+                                   static_cast<ncclComm_t>(nccl_comm_), stream));
+  UNL_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+void NcclCommunicator::allgather(const void* send, void* recv, size_t count, DType dtype) {
+  if (count == 0) return;
+  if (!is_device_pointer(recv)) {
+    mpi_->allgather(send, recv, count, dtype);
+    return;
+  }
+  auto stream = static_cast<cudaStream_t>(stream_);
+  // NCCL's all-gather is in place when send == recv + rank * count, as ours is.
+  UNL_NCCL_CHECK(ncclAllGather(send, recv, count, nccl_type(dtype), static_cast<ncclComm_t>(nccl_comm_), stream));
   UNL_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 

@@ -14,7 +14,7 @@ namespace unl::comm {
 
 class NcclCommunicator final : public Communicator {
  public:
-  /// The current CUDA device must already be set (by local rank).
+  /// Selects this rank's CUDA device (node-local rank modulo the visible devices) first.
   NcclCommunicator(MPI_Comm parent, double stall_timeout_s);
   ~NcclCommunicator() override;
   NcclCommunicator(const NcclCommunicator&) = delete;
@@ -25,6 +25,8 @@ class NcclCommunicator final : public Communicator {
   std::string backend() const override { return "nccl"; }
   void barrier() override { mpi_->barrier(); }
   void allreduce(void* data, size_t count, DType dtype, ReduceOp op) override;
+  void reduce_scatter(const void* send, void* recv, size_t count, DType dtype, ReduceOp op) override;
+  void allgather(const void* send, void* recv, size_t count, DType dtype) override;
   void broadcast(std::vector<char>& bytes, int root) override { mpi_->broadcast(bytes, root); }
   std::vector<std::vector<char>> gatherv(const std::vector<char>& mine, int root) override {
     return mpi_->gatherv(mine, root);

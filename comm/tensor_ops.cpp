@@ -43,6 +43,51 @@ void allreduce_tensor(Communicator& comm, torch::Tensor& tensor, ReduceOp op) {
                  to_comm_dtype(tensor.scalar_type()), op);
 }
 
+namespace {
+void check_blocks(Communicator& comm, const torch::Tensor& full, const torch::Tensor& shard, const char* what) {
+  UNL_CHECK(full.is_contiguous() && shard.is_contiguous() && full.scalar_type() == shard.scalar_type() &&
+                full.device() == shard.device(),
+            std::string(what) + " of tensors that are not contiguous or differ in dtype/device",
+            "this is a bug: sharded buffers are allocated contiguous, one dtype per buffer");
+  UNL_CHECK(full.numel() == shard.numel() * comm.size(),
+            std::string(what) + ": the full buffer has " + std::to_string(full.numel()) + " elements, not " +
+                std::to_string(comm.size()) + " x " + std::to_string(shard.numel()),
+            "this is a bug: pad the full buffer to a multiple of the world size (shard::FlatLayout does)");
+}
+bool is_half(const torch::Tensor& t) { return t.scalar_type() == torch::kBFloat16 || t.scalar_type() == torch::kHalf; }
+}  // namespace
+
+void reduce_scatter_tensor(Communicator& comm, const torch::Tensor& full, torch::Tensor& shard, ReduceOp op) {
+  check_blocks(comm, full, shard, "reduce-scatter");
+  if (shard.numel() == 0) return;
+  const bool device_native = comm.backend() == "nccl" && full.is_cuda();
+  if (!device_native && (is_half(full) || full.is_cuda())) {
+    // MPI: host memory, and float32 for the arithmetic half types lack.
+    const auto wide = is_half(full) ? torch::kFloat32 : full.scalar_type();
+    const torch::Tensor f = full.to(torch::kCPU, wide).contiguous();
+    torch::Tensor s = torch::empty({shard.numel()}, f.options());
+    comm.reduce_scatter(f.data_ptr(), s.data_ptr(), static_cast<size_t>(s.numel()), to_comm_dtype(wide), op);
+    shard.copy_(s.view(shard.sizes()));
+    return;
+  }
+  comm.reduce_scatter(full.data_ptr(), shard.data_ptr(), static_cast<size_t>(shard.numel()),
+                      to_comm_dtype(full.scalar_type()), op);
+}
+
+void allgather_tensor(Communicator& comm, const torch::Tensor& shard, torch::Tensor& full) {
+  check_blocks(comm, full, shard, "all-gather");
+  if (shard.numel() == 0) return;
+  if (full.is_cuda() && comm.backend() != "nccl") {
+    torch::Tensor f = torch::empty({full.numel()}, full.options().device(torch::kCPU));
+    const torch::Tensor s = shard.cpu().contiguous();
+    comm.allgather(s.data_ptr(), f.data_ptr(), static_cast<size_t>(s.numel()), to_comm_dtype(s.scalar_type()));
+    full.copy_(f.view(full.sizes()));
+    return;
+  }
+  comm.allgather(shard.data_ptr(), full.data_ptr(), static_cast<size_t>(shard.numel()),
+                 to_comm_dtype(shard.scalar_type()));
+}
+
 GradientBucketer::GradientBucketer(std::vector<torch::Tensor> tensors, int64_t bucket_bytes)
     : tensors_(std::move(tensors)) {
   UNL_CHECK(bucket_bytes > 0, "bucket size must be positive", "set runtime.bucket_mb > 0");

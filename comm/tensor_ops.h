@@ -17,6 +17,15 @@ DType to_comm_dtype(torch::ScalarType type);
 /// reduced in float32 on the MPI backend (MPI has no bf16/fp16 sum).
 void allreduce_tensor(Communicator& comm, torch::Tensor& tensor, ReduceOp op = ReduceOp::kSum);
 
+/// Reduce-scatter of a contiguous 1-D tensor: `full` has size() * shard.numel() elements (pad
+/// uneven sizes); `shard` receives this rank's block of the sum (or max/min) over ranks. Half
+/// types are reduced in float32 unless NCCL reduces them on the device.
+void reduce_scatter_tensor(Communicator& comm, const torch::Tensor& full, torch::Tensor& shard,
+                           ReduceOp op = ReduceOp::kSum);
+/// All-gather of contiguous 1-D tensors: `full` (size() * shard.numel() elements) receives every
+/// rank's `shard` in rank order. `shard` may be the view of `full` at rank() * shard.numel().
+void allgather_tensor(Communicator& comm, const torch::Tensor& shard, torch::Tensor& full);
+
 /// Flat buckets over a fixed list of tensors (e.g. every parameter's .grad()). Tensors are
 /// grouped by dtype and device, packed in order into buckets of at most bucket_bytes (a tensor
 /// larger than that gets a bucket of its own), all-reduced one bucket per call, and scattered back.

@@ -13,10 +13,14 @@ void write_checkpoint(Job& job, const std::string& why) {
   const double t0 = now_s();
   job.state.wall_s = job.out.wall_s();
   std::string path;
+  // Collective: at ZeRO stage >= 1 every rank sends its slice of the optimiser to rank 0.
+  OptimizerSnapshot optim;
+  optim.state = job.trainer->optimizer_state(job.comm, 0);
+  optim.masters = job.trainer->master_weights(job.comm, 0);
+  optim.steps = job.trainer->optimizer_steps();
   if (job.root()) {
     job.hooks.before_checkpoint_write(job.out.checkpoints->dir(), job.state.step);
-    auto st = to_checkpoint(job.state, *job.models.model, job.trainer->optimizer(), job.cfg, job.comm.size(), job.resume,
-                            job.trainer->masters());
+    auto st = to_checkpoint(job.state, *job.models.model, optim, job.cfg, job.comm.size(), job.resume);
     path = job.out.checkpoints->commit(st, job.state.step);
   }
   // Everyone waits, so no rank exits before the file is safely renamed into place.
@@ -80,11 +84,10 @@ bool try_resume(Job& job, const RunOptions& options) {
   comm::broadcast_object(job.comm, path);
   if (path.empty()) return false;
   const checkpoint::State st = loaded ? std::move(*loaded) : checkpoint::read(path);
-  from_checkpoint(st, job.resume, *job.models.model, job.trainer->optimizer(), job.state, path,
-                  job.trainer->masters());
+  from_checkpoint(st, job.resume, *job.models.model, *job.trainer, job.state, path);
   bool had_masters = false;
   for (const auto& [name, t] : st.tensors) had_masters = had_masters || name.rfind("master/", 0) == 0;
-  const bool mixed_now = !job.trainer->masters().empty();
+  const bool mixed_now = job.trainer->bf16_mixed();
   if (mixed_now && !had_masters)
     log::info("resuming a float32 checkpoint as bf16-mixed: its fp32 weights become the master weights, the model "
               "their bfloat16 rounding; Adam's moments carry over");

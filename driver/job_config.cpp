@@ -79,6 +79,7 @@ const std::vector<ConfigKey>& key_table() {
       UNL_KEY(train, precision, "fp32: weights, gradients and Adam in float32. bf16-mixed: forward and backward in bfloat16, gradients accumulated and reduced in float32, float32 master weights and Adam moments (the update is fp32 Adam's), the bfloat16 model refreshed from the masters after every step. auto: bf16-mixed when model.dtype = bfloat16 or the model's safetensors store bfloat16 weights, else fp32. A float32 checkpoint may be resumed as bf16-mixed (see docs/large-models.md).", kMayChange, {"auto", "fp32", "bf16-mixed"}),
       UNL_KEY(train, micro_batch_size, "Samples per forward/backward pass on a rank: each rank's share of a global batch is split into micro-batches whose gradients accumulate before the step's one all-reduce (0 or -1: the whole share at once). Changes memory, not results: the token-weighted global mean is the same (to float rounding).", kMayChange),
       UNL_KEY(train, activation_checkpointing, "Keep only each transformer block's input during forward and recompute its activations in backward: less activation memory for about one more forward per step. Gradients are unchanged (bit-identical on CPU).", kMayChange),
+      UNL_KEY(train, zero_stage, "ZeRO sharding over ranks. 0: every rank holds Adam's state (replicated). 1: each rank keeps fp32 master weights and Adam moments for its slice of a flat parameter layout only; gradients are all-reduced, each rank updates its slice, and the slices are all-gathered into the model. 2: as 1, and gradients are reduce-scattered after every micro-batch so no rank keeps a full fp32 gradient. Results equal stage 0 (to float rounding; bit for bit under runtime.deterministic_reductions). Checkpoints keep one format, so a run may resume at another stage or world size. Stage 3 (parameters) is not available yet. See docs/large-models.md.", kMayChange),
       UNL_KEY(train, check_weights_every, "Debug check: every N steps verify all ranks hold identical weights (0: off).", kMayChange),
       UNL_KEY(neighbours, index, "Precomputed pairs instead of mining: JSONL lines {\"forget\": id, \"neighbour\": id} (ids of data.forget and data.retain rows) or a .npy of retain row numbers, one per forget row. Honoured exactly.", kFixed | kPath),
       UNL_KEY(neighbours, embedder, "What embeds a sequence for mining. model: the mean last hidden state of the frozen original model over the span; sentence: a sentence embedder (BERT architecture, e.g. all-MiniLM-L6-v2 as the official code) over the decoded text of the span.", kFixed, {"model", "sentence"}),
@@ -385,6 +386,8 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
        "below half a bfloat16 ulp (most steps at lr 5e-6) round away and the model does not change; set "
        "train.precision = \"bf16-mixed\" (float32 master weights and moments) or model.dtype = \"float32\"");
   need(c.train.micro_batch_size >= -1, "'train.micro_batch_size' must be >= 1, or 0 / -1 for the whole share");
+  need(c.train.zero_stage >= 0 && c.train.zero_stage <= 2,
+       "'train.zero_stage' must be 0, 1 or 2 (stage 3, sharded parameters, is not available yet)");
   need(c.train.check_weights_every >= 0, "'train.check_weights_every' must be >= 0");
   need(!c.output.dir.empty(), "'output.dir' must not be empty");
 }

@@ -58,6 +58,7 @@ struct TrainConfig {
   std::string precision = "auto";
   int64_t micro_batch_size = 0;
   bool activation_checkpointing = false;
+  int64_t zero_stage = 0;
 };
 
 struct NeighboursConfig {

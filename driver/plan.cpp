@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "model/hf_io.h"
 #include "model/safetensors.h"
+#include "shard/flat_layout.h"
 
 namespace unl::driver {
 namespace fs = std::filesystem;
@@ -91,8 +92,21 @@ PlanModel plan_model(const std::string& dir) {
   return m;
 }
 
+// Elements of one rank's slice of the flat parameter layout (what a ZeRO stage >= 1 rank keeps).
+double slice_elements(const model::ModelConfig& config, int64_t ranks) {
+  std::vector<int64_t> numels;
+  for (const auto& [name, shape] : model::implied_parameter_shapes(config)) {
+    int64_t k = 1;
+    for (int64_t d : shape) k *= d;
+    numels.push_back(k);
+  }
+  return static_cast<double>(shard::FlatLayout(numels).shard_size(static_cast<int>(ranks)));
+}
+
 std::vector<PlanRow> plan_rows(const PlanModel& pm, const PlanArgs& a) {
   UNL_CHECK(a.ranks >= 1, "--ranks must be >= 1", "give the number of MPI ranks (GPUs) the job will use");
+  UNL_CHECK(a.zero_stage >= 0 && a.zero_stage <= 2, "--zero-stage must be 0, 1 or 2",
+            "give the job's train.zero_stage (stage 3 is not available yet)");
   UNL_CHECK(a.batch_size >= 1 && a.seq_len >= 2, "--batch-size must be >= 1 and --seq-len >= 2",
             "use the job's train.batch_size and data.max_tokens");
   const auto& c = pm.config;
@@ -101,6 +115,7 @@ std::vector<PlanRow> plan_rows(const PlanModel& pm, const PlanArgs& a) {
   const double kv = c.num_kv_heads, L = c.num_layers, T = a.seq_len;
   const double mlp = c.family == model::Family::kLlama ? h + 4 * m : h + 2 * m;
   const int64_t share = (a.batch_size + a.ranks - 1) / a.ranks;  // samples on the busiest rank
+  const double S = a.zero_stage > 0 ? slice_elements(c, a.ranks) : P;  // Adam's elements on a rank
   std::vector<PlanRow> rows;
   for (const std::string precision : {"fp32", "bf16-mixed"}) {
     const bool mixed = precision == "bf16-mixed";
@@ -112,10 +127,20 @@ std::vector<PlanRow> plan_rows(const PlanModel& pm, const PlanArgs& a) {
         r.precision = precision;
         r.micro_batch = micro;
         r.checkpointing = ckpt;
+        r.zero_stage = a.zero_stage;
         r.weights = P * (mixed ? 2 : 4);
-        r.master = mixed ? 4 * P : 0;
-        r.moments = 8 * P;
-        r.grads = mixed ? 6 * P : 4 * P;  // bf16-mixed: bf16 per backward + the fp32 sum
+        r.moments = 8 * S;
+        if (a.zero_stage == 0) {
+          r.master = mixed ? 4 * P : 0;
+          r.grads = mixed ? 6 * P : 4 * P;  // bf16-mixed: bf16 per backward + the fp32 sum
+        } else {
+          // The fp32 master slice exists in fp32 runs too (the model's weights are gathered into).
+          r.master = 4 * S;
+          // Stage 1 all-reduces full gradients (bf16-mixed: into fp32 sums) and reads its slice;
+          // stage 2 reduce-scatters each backward's gradients into the fp32 slice.
+          const double full = a.zero_stage == 1 ? (mixed ? 6 * P : 4 * P) : (mixed ? 2 * P : 4 * P);
+          r.grads = full + 4 * S;
+        }
         r.reference = needs_reference(a.method) ? P * (mixed ? 2 : 4) : 0;
         // Rows through the trained model per micro-batch, and through the reference.
         const double train_rows = micro * (needs_neighbours(a.method) ? 2.0 : 1.0);
@@ -148,7 +173,10 @@ std::string plan_report(const PlanModel& pm, const PlanArgs& a) {
   out += fmt::format(
       "job: {} rank(s), global batch {} ({} sample(s) on the busiest rank), {} tokens per row, method {}\n", a.ranks,
       a.batch_size, share, a.seq_len, a.method);
-  out += fmt::format("per rank, GiB (data parallel: every rank holds the model, its gradients and Adam){}\n\n",
+  out += fmt::format("per rank, GiB, train.zero_stage = {} ({}){}\n\n", a.zero_stage,
+                     a.zero_stage == 0   ? "data parallel: every rank holds the model, its gradients and Adam"
+                     : a.zero_stage == 1 ? "master weights and Adam moments: one slice per rank"
+                                         : "master weights, Adam moments and reduced gradients: one slice per rank",
                      device > 0 ? fmt::format("; device {} GiB", gib(device)) : "");
   out += fmt::format("{:<11} {:>5} {:>5} {:>8} {:>7} {:>8} {:>7} {:>9} {:>11} {:>8}{}\n", "precision", "micro", "ckpt",
                      "weights", "master", "moments", "grads", "reference", "activations", "total",

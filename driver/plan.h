@@ -18,6 +18,7 @@ struct PlanArgs {
   int64_t batch_size = 8;          // global batch (forget samples)
   int64_t seq_len = 200;           // tokens per row
   std::string method = "icu";      // icu | ga | graddiff | npo | finetune
+  int64_t zero_stage = 0;          // train.zero_stage (0, 1 or 2)
 };
 
 /// What a model is, for planning: parameter count and shape facts.
@@ -27,9 +28,11 @@ struct PlanModel {
   std::string stored_dtype;  // "bfloat16", "float32", ... ("" when no weights are present)
 };
 
-/// One configuration's bytes per rank (data-parallel replicas: every rank holds all of it).
+/// One configuration's bytes per rank (at zero_stage 0 every rank holds all of it; from stage 1
+/// master weights and moments are one rank's slice of the flat layout).
 struct PlanRow {
   std::string precision;       // fp32 | bf16-mixed
+  int64_t zero_stage = 0;
   int64_t micro_batch = 0;     // samples per forward/backward on a rank
   bool checkpointing = false;
   double weights = 0, master = 0, moments = 0, grads = 0, reference = 0, activations = 0;

@@ -114,6 +114,9 @@ void set_up_models_and_trainer(Job& job) {
   topt.bf16_mixed = job.models.bf16_mixed;
   topt.micro_batch_size = job.cfg.train.micro_batch_size;
   topt.activation_checkpointing = job.cfg.train.activation_checkpointing;
+  topt.zero_stage = static_cast<int>(job.cfg.train.zero_stage);
+  topt.world = job.comm.size();
+  topt.rank = job.comm.rank();
   job.trainer = std::make_unique<Trainer>(*job.models.model, job.models.reference.get(), std::move(method), topt);
 }
 

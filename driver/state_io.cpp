@@ -143,15 +143,14 @@ ResumeContext make_resume_context(const JobConfig& cfg, const std::vector<int64_
   return ctx;
 }
 
-checkpoint::State to_checkpoint(const JobState& s, model::CausalLMImpl& model, const unlearn::Adam& adam,
-                                const JobConfig& cfg, int world_size, const ResumeContext& ctx,
-                                const unlearn::NamedTensors& masters) {
+checkpoint::State to_checkpoint(const JobState& s, model::CausalLMImpl& model, const OptimizerSnapshot& optim,
+                                const JobConfig& cfg, int world_size, const ResumeContext& ctx) {
   checkpoint::State st;
   torch::NoGradGuard ng;
   for (auto& [name, p] : model::hf_state_dict(model)) st.tensors["model/" + name] = p.detach().to(torch::kCPU);
-  for (const auto& [name, m] : masters) st.tensors["master/" + name] = m.detach().to(torch::kCPU);
-  for (auto& [name, t] : adam.state()) st.tensors["optim/" + name] = t.detach().to(torch::kCPU);
-  st.ints["optim_steps"] = adam.steps();
+  for (const auto& [name, m] : optim.masters) st.tensors["master/" + name] = m.detach().to(torch::kCPU);
+  for (auto& [name, t] : optim.state) st.tensors["optim/" + name] = t.detach().to(torch::kCPU);
+  st.ints["optim_steps"] = optim.steps;
   st.ints["epoch"] = s.epoch;
   st.ints["batch_in_epoch"] = s.batch_in_epoch;
   st.ints["step"] = s.step;
@@ -191,8 +190,7 @@ checkpoint::State to_checkpoint(const JobState& s, model::CausalLMImpl& model, c
 }
 
 void from_checkpoint(const checkpoint::State& st, const ResumeContext& ctx, model::CausalLMImpl& model,
-                     unlearn::Adam& adam, JobState& s, const std::string& path,
-                     const unlearn::NamedTensors& masters) {
+                     Trainer& trainer, JobState& s, const std::string& path) {
   validate_checkpoint(st, ctx, path);
   torch::NoGradGuard ng;
   // The most precise copy of a weight: its fp32 master when the checkpoint has one.
@@ -200,12 +198,11 @@ void from_checkpoint(const checkpoint::State& st, const ResumeContext& ctx, mode
     auto it = st.tensors.find("master/" + name);
     return it != st.tensors.end() ? it->second : st.tensors.at("model/" + name);
   };
-  for (auto& [name, p] : model::hf_state_dict(model)) p.copy_(weight(name));
-  for (const auto& [name, m] : masters) m.copy_(weight(name));
   unlearn::NamedTensors optim;
   for (const auto& [name, t] : st.tensors)
     if (name.rfind("optim/", 0) == 0) optim.emplace_back(name.substr(6), t);
-  adam.load_state(optim, st.ints.at("optim_steps"));
+  trainer.load_optimizer(weight, optim, st.ints.at("optim_steps"));
+  for (auto& [name, p] : model::hf_state_dict(model)) p.copy_(weight(name));
   s.epoch = st.ints.at("epoch");
   s.batch_in_epoch = st.ints.at("batch_in_epoch");
   s.step = st.ints.at("step");

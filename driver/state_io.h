@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "driver/job_config.h"
 #include "driver/job_state.h"
+#include "driver/trainer.h"
 #include "model/causal_lm.h"
 #include "unlearn/adam.h"
 
@@ -46,10 +47,15 @@ struct ResumeContext {
 ResumeContext make_resume_context(const JobConfig& cfg, const std::vector<int64_t>& forget_ids, int64_t pool_size,
                                   bool needs_neighbours, model::CausalLMImpl& model);
 
-/// `masters`: bf16-mixed's fp32 master weights (stored as master/<name>; empty for fp32 runs).
-checkpoint::State to_checkpoint(const JobState& s, model::CausalLMImpl& model, const unlearn::Adam& adam,
-                                const JobConfig& cfg, int world_size, const ResumeContext& ctx,
-                                const unlearn::NamedTensors& masters = {});
+/// The optimiser as a checkpoint stores it: full (replicated-format) tensors at every ZeRO stage.
+struct OptimizerSnapshot {
+  unlearn::NamedTensors state;    // "exp_avg.<name>", "exp_avg_sq.<name>"
+  int64_t steps = 0;
+  unlearn::NamedTensors masters;  // bf16-mixed's fp32 master weights (master/<name>); fp32: empty
+};
+
+checkpoint::State to_checkpoint(const JobState& s, model::CausalLMImpl& model, const OptimizerSnapshot& optim,
+                                const JobConfig& cfg, int world_size, const ResumeContext& ctx);
 
 /// Checks every field, length, id and range of `st` against `ctx`. Throws CheckpointMismatch
 /// (configuration keys, input files, forget set or model differ) or CheckpointDamaged (the field
@@ -58,12 +64,12 @@ void validate_checkpoint(const checkpoint::State& st, const ResumeContext& ctx, 
 
 /// Validates, then restores weights, optimiser and job state in place (nothing is touched when
 /// validation fails). Precision may change between sessions: a checkpoint with master/ tensors
-/// (bf16-mixed) restores every trainable weight from its fp32 master, into `masters` (bf16-mixed
-/// now) and into the model (rounded when it is bf16); one without (fp32) fills `masters` from
-/// its fp32 model/ tensors. Adam's moments are fp32 in both.
+/// (bf16-mixed) restores every trainable weight from its fp32 master, into the trainer's masters
+/// (bf16-mixed now) and into the model (rounded when it is bf16); one without (fp32) fills the
+/// masters from its fp32 model/ tensors. Adam's moments are fp32 in both. The ZeRO stage and
+/// world size may change too: each rank takes its slice of the full tensors.
 void from_checkpoint(const checkpoint::State& st, const ResumeContext& ctx, model::CausalLMImpl& model,
-                     unlearn::Adam& adam, JobState& s, const std::string& path,
-                     const unlearn::NamedTensors& masters = {});
+                     Trainer& trainer, JobState& s, const std::string& path);
 
 /// Write a small text file atomically (temp + rename).
 void write_text_file(const std::string& path, const std::string& text);

@@ -124,7 +124,7 @@ EpochEnd train_epoch(Job& job, const EpochPlan& ep, Progress& progress, EpochRun
       handle_nonfinite(job, b);
       continue;
     }
-    job.trainer->apply();
+    job.trainer->apply(job.comm);
     job.state.step += 1;
     job.state.batch_in_epoch = b + 1;
     run.steps += 1;

@@ -33,6 +33,10 @@ Trainer::Trainer(model::CausalLMImpl& model, model::CausalLMImpl* reference, std
       bf16_mixed_(options.bf16_mixed),
       micro_batch_size_(options.micro_batch_size),
       activation_checkpointing_(options.activation_checkpointing) {
+  zero_stage_ = options.zero_stage;
+  UNL_CHECK(zero_stage_ >= 0 && zero_stage_ <= 2, "train.zero_stage = " + std::to_string(zero_stage_) + " is not available",
+            "use 0 (replicated), 1 (optimizer state sharded) or 2 (gradients too); stage 3 (parameters) is not "
+            "implemented yet, see docs/large-models.md");
   const OptimConfig& optim = options.optim;
   const double bucket_mb = options.bucket_mb;
   unlearn::NamedTensors named;
@@ -41,7 +45,17 @@ Trainer::Trainer(model::CausalLMImpl& model, model::CausalLMImpl* reference, std
     named.emplace_back(name, p);
     params_.push_back(p);
   }
-  if (bf16_mixed_) {
+  unlearn::AdamOptions aopt;
+  aopt.lr = optim.lr;
+  aopt.beta1 = optim.beta1;
+  aopt.beta2 = optim.beta2;
+  aopt.eps = optim.eps;
+  const auto bucket_bytes = static_cast<int64_t>(bucket_mb * (1 << 20));
+  if (zero_stage_ >= 1) {
+    // This rank's fp32 master slice, from the weights as loaded (before any cast to bf16).
+    sharded_ = std::make_unique<engine::ShardedAdam>(named, params_, aopt, options.world, options.rank, bucket_bytes);
+    if (bf16_mixed_) model_.to(torch::kBFloat16);
+  } else if (bf16_mixed_) {
     // Masters first, from the weights as loaded (fp32 stays exact), then the model goes to bf16.
     // Module::to keeps the Parameter objects, so params_ and the reference's view stay valid.
     torch::NoGradGuard ng;
@@ -54,25 +68,51 @@ Trainer::Trainer(model::CausalLMImpl& model, model::CausalLMImpl* reference, std
   }
   // Gradients are allocated once and zeroed in place every step: the buckets alias them.
   for (auto& p : params_) p.mutable_grad() = torch::zeros_like(p);
-  for (size_t i = 0; i < params_.size(); ++i)
-    reduce_grads_.push_back(bf16_mixed_ ? masters_[i].second.grad() : params_[i].grad());
-  unlearn::AdamOptions aopt;
-  aopt.lr = optim.lr;
-  aopt.beta1 = optim.beta1;
-  aopt.beta2 = optim.beta2;
-  aopt.eps = optim.eps;
-  adam_ = std::make_unique<unlearn::Adam>(bf16_mixed_ ? masters_ : named, aopt);
-  bucketer_ = std::make_unique<comm::GradientBucketer>(reduce_grads_, static_cast<int64_t>(bucket_mb * (1 << 20)));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!bf16_mixed_ || zero_stage_ == 2)
+      reduce_grads_.push_back(params_[i].grad());  // fp32, or stage 2's bf16 (scattered as they come)
+    else if (zero_stage_ == 1)
+      reduce_grads_.push_back(torch::zeros_like(params_[i], torch::kFloat32));  // fp32 sums, then sliced
+    else
+      reduce_grads_.push_back(masters_[i].second.grad());
+  }
+  if (!sharded_) adam_ = std::make_unique<unlearn::Adam>(bf16_mixed_ ? masters_ : named, aopt);
+  if (zero_stage_ < 2) bucketer_ = std::make_unique<comm::GradientBucketer>(reduce_grads_, bucket_bytes);
   if (deterministic_) {
     for (auto& g : reduce_grads_) fixed_.push_back(torch::zeros(g.sizes(), g.options().dtype(torch::kInt64)));
-    fixed_bucketer_ =
-        std::make_unique<comm::GradientBucketer>(fixed_, static_cast<int64_t>(bucket_mb * (1 << 20)));
+    if (zero_stage_ < 2) fixed_bucketer_ = std::make_unique<comm::GradientBucketer>(fixed_, bucket_bytes);
   }
 }
 
-void Trainer::apply() {
+void Trainer::apply(comm::Communicator& comm) {
+  if (sharded_) {
+    sharded_->step(comm);  // Adam on the slice, then every slice all-gathered into the model
+    return;
+  }
   adam_->step();
   if (bf16_mixed_) refresh_model_from_masters();
+}
+
+unlearn::NamedTensors Trainer::optimizer_state(comm::Communicator& comm, int root) const {
+  return sharded_ ? sharded_->gather_state(comm, root) : adam_->state();
+}
+
+unlearn::NamedTensors Trainer::master_weights(comm::Communicator& comm, int root) const {
+  if (!bf16_mixed_) return {};
+  return sharded_ ? sharded_->gather_masters(comm, root) : masters_;
+}
+
+int64_t Trainer::optimizer_steps() const { return sharded_ ? sharded_->steps() : adam_->steps(); }
+
+void Trainer::load_optimizer(const std::function<const torch::Tensor&(const std::string&)>& weight,
+                             const unlearn::NamedTensors& state, int64_t steps) {
+  if (sharded_) {
+    sharded_->load(weight, state, steps);
+    return;
+  }
+  adam_->load_state(state, steps);
+  torch::NoGradGuard ng;
+  for (const auto& [name, m] : masters_) m.copy_(weight(name));
 }
 
 void Trainer::refresh_model_from_masters() {
@@ -83,11 +123,22 @@ void Trainer::refresh_model_from_masters() {
 
 void Trainer::zero_grads() {
   for (auto& p : params_) p.mutable_grad().zero_();
-  if (bf16_mixed_)
+  if (bf16_mixed_ && zero_stage_ < 2)
     for (auto& g : reduce_grads_) g.zero_();
+  if (sharded_) sharded_->zero_grad();
 }
 
-void Trainer::accumulate_backward() {
+void Trainer::accumulate_backward(comm::Communicator& comm) {
+  if (zero_stage_ == 2) {
+    // This backward's gradients, summed over ranks, join this rank's fp32 slice; the full
+    // buffers start over (fp32 or bf16: the scatter reads them in float32).
+    std::vector<torch::Tensor> grads;
+    for (auto& p : params_) grads.push_back(p.grad());
+    torch::NoGradGuard ng;
+    sharded_->grad().add_(sharded_->reduce_scatter(comm, grads, torch::kFloat32));
+    for (auto& p : params_) p.mutable_grad().zero_();
+    return;
+  }
   // fp32: the gradients already accumulate in .grad(); autograd may in principle have replaced a
   // .grad() tensor, so the list to reduce is re-read.
   if (!bf16_mixed_) {
@@ -155,7 +206,13 @@ std::map<std::string, double> Trainer::batched_backward(comm::Communicator& comm
                                                         const unlearn::TermCounts& counts, int64_t step,
                                                         RunHooks& hooks) {
   std::map<std::string, double> terms;
-  for (const auto& batch : batches) {
+  // Stage 2 reduce-scatters after every micro-batch: every rank must join as many times, so a
+  // rank with fewer micro-batches runs empty ones (no forward; it contributes zeros).
+  size_t rounds = batches.size();
+  if (zero_stage_ == 2) rounds = static_cast<size_t>(comm.allreduce_max(static_cast<int64_t>(rounds)));
+  const unlearn::Batch empty_batch = rounds > batches.size() ? collate(LocalRows{}) : unlearn::Batch{};
+  for (size_t round = 0; round < rounds; ++round) {
+    const unlearn::Batch& batch = round < batches.size() ? batches[round] : empty_batch;
     // One forward and one backward per micro-batch (forget and neighbour rows together); the
     // gradients accumulate in place until the step's single all-reduce.
     unlearn::StepLoss loss;
@@ -163,11 +220,11 @@ std::map<std::string, double> Trainer::batched_backward(comm::Communicator& comm
     if (batch.rows() > 0) loss = method_->loss(model_, reference_, batch, counts);
     hooks.after_local_loss(step, comm.rank(), comm.size(), loss);
     if (loss.loss.defined()) loss.loss.backward();
-    accumulate_backward();
+    accumulate_backward(comm);
     for (const auto& [name, v] : loss.terms) terms[name] += v;
   }
   // Sum of local shares = the global-batch mean's gradient, for any world size.
-  bucketer_->allreduce(comm, reduce_grads_);
+  if (zero_stage_ < 2) bucketer_->allreduce(comm, reduce_grads_);
   return terms;
 }
 
@@ -205,6 +262,13 @@ std::vector<std::pair<int64_t, std::map<std::string, double>>> Trainer::per_samp
     }
     terms.emplace_back(rows.ids[j], loss.terms);
   }
+  if (zero_stage_ == 2) {
+    // Exact int64 sums of this rank's slice only, converted as stage 0 converts the full sums.
+    const torch::Tensor sum = sharded_->reduce_scatter(comm, fixed_, torch::kInt64);
+    sharded_->grad().copy_((sum.to(torch::kFloat64) / kFixedScale).to(torch::kFloat32));
+    for (auto& p : params_) p.mutable_grad().zero_();
+    return terms;
+  }
   fixed_bucketer_->allreduce(comm, fixed_);
   if (!bf16_mixed_)
     for (size_t k = 0; k < params_.size(); ++k) reduce_grads_[k] = params_[k].grad();
@@ -241,7 +305,12 @@ StepStats Trainer::compute_gradients(comm::Communicator& comm, const LocalRows& 
         for (const auto& [name, v] : t) stats.terms[name] += v;
     }
   }
-  hooks.after_gradients_reduced(step, reduce_grads_);
+  if (zero_stage_ == 1) sharded_->take_slice(reduce_grads_);
+  // At stage 2 only this rank's slice of the reduced gradient exists.
+  if (zero_stage_ == 2)
+    hooks.after_gradients_reduced(step, {sharded_->grad()});
+  else
+    hooks.after_gradients_reduced(step, reduce_grads_);
   bool local_ok = true;
   for (const auto& t : local_terms)
     for (const auto& [name, v] : t) local_ok = local_ok && std::isfinite(v);

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "comm/tensor_ops.h"
 #include "driver/job_config.h"
 #include "driver/run_hooks.h"
+#include "engine/sharded_adam.h"
 #include "model/causal_lm.h"
 #include "unlearn/adam.h"
 #include "unlearn/method.h"
@@ -70,6 +72,15 @@ struct TrainerOptions {
   /// train.activation_checkpointing: transformer blocks keep only their inputs during forward
   /// and recompute their activations in backward.
   bool activation_checkpointing = false;
+  /// train.zero_stage: 0 replicates Adam on every rank; 1 keeps fp32 master weights and Adam
+  /// moments only for this rank's slice of the flat layout (gradients all-reduced, the slice
+  /// read from them); 2 also reduce-scatters the gradients after every micro-batch's backward, so
+  /// no full fp32 gradient buffer exists. After each step the slices are all-gathered into the
+  /// (replicated) model. Same arithmetic as stage 0: the same weights to float rounding, bit for
+  /// bit under deterministic reductions.
+  int zero_stage = 0;
+  int world = 1;  // the communicator's size and this rank (zero_stage >= 1 slices by them)
+  int rank = 0;
 };
 
 class Trainer {
@@ -81,24 +92,40 @@ class Trainer {
   /// .grad(); the optimiser is not touched.
   StepStats compute_gradients(comm::Communicator& comm, const LocalRows& rows, int64_t step, RunHooks& hooks);
   /// Adam on the reduced gradients (the fp32 masters under bf16-mixed, then copied into the
-  /// model).
-  void apply();
+  /// model). Collective under train.zero_stage >= 1 (the updated slices are all-gathered).
+  void apply(comm::Communicator& comm);
 
   const unlearn::Method& method() const { return *method_; }
-  unlearn::Adam& optimizer() { return *adam_; }
   /// The model's trainable parameters (bfloat16 under bf16-mixed), in hf_state_dict order.
   const std::vector<torch::Tensor>& params() const { return params_; }
-  /// bf16-mixed: the fp32 master weights by parameter name (checkpointed as master/<name>);
-  /// empty for fp32.
+  bool bf16_mixed() const { return bf16_mixed_; }
+  int zero_stage() const { return zero_stage_; }
+  /// bf16-mixed at stage 0: the fp32 master weights by parameter name; empty for fp32 and for
+  /// stage >= 1 (whose masters are slices: see master_weights).
   const unlearn::NamedTensors& masters() const { return masters_; }
   /// After the masters were overwritten (resume): copy them into the model.
   void refresh_model_from_masters();
 
+  // Checkpoints hold the replicated format at every stage, so any checkpoint resumes at any
+  // world size and stage: sharded state is assembled at `root` on the way out and each rank
+  // takes its slice on the way in.
+  /// Collective. Adam's moments under "exp_avg.<name>" / "exp_avg_sq.<name>", full, at `root`
+  /// (other ranks: empty at stage >= 1).
+  unlearn::NamedTensors optimizer_state(comm::Communicator& comm, int root) const;
+  /// Collective. bf16-mixed: the fp32 master weights by name, full, at `root`; fp32: empty.
+  unlearn::NamedTensors master_weights(comm::Communicator& comm, int root) const;
+  int64_t optimizer_steps() const;
+  /// Restores masters and Adam from full tensors; `weight(name)` is a parameter's most precise
+  /// saved value. Validates the optimiser state before changing it.
+  void load_optimizer(const std::function<const torch::Tensor&(const std::string&)>& weight,
+                      const unlearn::NamedTensors& state, int64_t steps);
+
  private:
   unlearn::Batch collate(const LocalRows& rows) const;
   void zero_grads();
-  /// After each backward: under bf16-mixed, moves the bf16 gradients into the fp32 sums.
-  void accumulate_backward();
+  /// After each backward: under bf16-mixed, moves the bf16 gradients into the fp32 sums; at
+  /// zero_stage 2, reduce-scatters them into this rank's slice (collective).
+  void accumulate_backward(comm::Communicator& comm);
   /// The micro-batches of this rank's rows (at least one, maybe empty), collated.
   std::vector<unlearn::Batch> micro_batches(const LocalRows& rows) const;
   /// Sum of Method::count over the micro-batches, then over ranks.
@@ -118,7 +145,9 @@ class Trainer {
   std::vector<torch::Tensor> params_;
   unlearn::NamedTensors masters_;          // bf16-mixed only
   std::vector<torch::Tensor> reduce_grads_;  // what is reduced and what Adam reads: fp32
-  std::unique_ptr<unlearn::Adam> adam_;
+  std::unique_ptr<unlearn::Adam> adam_;             // zero_stage 0
+  std::unique_ptr<engine::ShardedAdam> sharded_;    // zero_stage >= 1
+  int zero_stage_ = 0;
   std::unique_ptr<comm::GradientBucketer> bucketer_;
   int64_t pad_id_;
   torch::Device device_;

@@ -1,12 +1,14 @@
-// NCCL backend under mpiexec, one GPU per rank (device = rank % visible devices, set before any
-// NCCL call): device all-reduces equal the exact sums, maxima and minima for sizes that do not
-// divide evenly by the rank count, and host buffers still go through MPI. Skips (on every rank)
+// NCCL backend under mpiexec, one GPU per rank (device = local rank % visible devices, selected
+// by the communicator before any NCCL call): device all-reduces equal the exact sums, maxima and
+// minima for sizes that do not divide evenly by the rank count, reduce-scatter and all-gather
+// move exact blocks, and host buffers still go through MPI. Skips (on every rank)
 // when there are fewer devices than ranks. Values are small integers, exact in every dtype used.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <torch/torch.h>
 
+#include "comm/mpi_env.h"
 #include "comm/nccl_communicator.h"
 
 namespace unl::comm {
@@ -52,6 +54,41 @@ TEST_F(Nccl, DeviceAllReduceInt64AndFloat64) {
   auto d = torch::full({3}, 0.5 * (rank_ + 1), torch::kDouble).cuda();
   comm_->allreduce(d.data_ptr(), 3, DType::kFloat64, ReduceOp::kSum);
   EXPECT_TRUE(torch::equal(d.cpu(), torch::full({3}, 0.25 * size_ * (size_ + 1), torch::kDouble)));
+}
+
+// The communicator picks the GPU itself (node-local rank modulo the visible devices), so ranks of
+// one node never share device 0 by accident.
+TEST_F(Nccl, SelectsTheDeviceOfTheLocalRank) {
+  int devices = 0, current = -1;
+  ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);
+  ASSERT_EQ(cudaGetDevice(&current), cudaSuccess);
+  EXPECT_EQ(current, node_placement().local_rank % devices);
+}
+
+// Reduce-scatter and all-gather in equal blocks on the device, for sizes padded by the caller:
+// block r of the sum lands on rank r, and the gather returns every block in rank order.
+TEST_F(Nccl, DeviceReduceScatterAndAllGatherAreExact) {
+  for (int64_t block : {1, 7, 333334}) {
+    const int64_t n = block * size_;
+    auto idx = torch::arange(n, torch::kDouble);
+    for (auto dtype : {torch::kFloat, torch::kBFloat16, torch::kLong}) {
+      auto mine = (torch::fmod(idx, 13) + rank_).to(dtype).cuda();
+      auto out = torch::empty({block}, mine.options());
+      comm_->reduce_scatter(mine.data_ptr(), out.data_ptr(), block, dtype == torch::kFloat ? DType::kFloat32
+                                                                     : dtype == torch::kLong ? DType::kInt64
+                                                                                             : DType::kBFloat16,
+                            ReduceOp::kSum);
+      auto base = torch::fmod(idx.narrow(0, rank_ * block, block), 13);
+      EXPECT_TRUE(torch::equal(out.cpu().to(torch::kDouble), base * size_ + size_ * (size_ - 1) / 2.0))
+          << c10::toString(dtype) << " block " << block;
+      auto all = torch::empty({n}, mine.options());
+      comm_->allgather(out.data_ptr(), all.data_ptr(), block, dtype == torch::kFloat ? DType::kFloat32
+                                                               : dtype == torch::kLong ? DType::kInt64
+                                                                                       : DType::kBFloat16);
+      EXPECT_TRUE(torch::equal(all.cpu().to(torch::kDouble), torch::fmod(idx, 13) * size_ + size_ * (size_ - 1) / 2.0))
+          << c10::toString(dtype) << " block " << block;
+    }
+  }
 }
 
 TEST_F(Nccl, HostBuffersGoThroughMpi) {

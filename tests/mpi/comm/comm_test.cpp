@@ -10,6 +10,7 @@
 #include "comm/messages.h"
 #include "comm/tensor_ops.h"
 #include "common/error.h"
+#include "shard/flat_layout.h"
 
 namespace {
 
@@ -108,6 +109,65 @@ TEST(MpiComm, BucketedEqualsPerTensorForOddSizesAndMixedDtypes) {
   bucketer.allreduce(*comm, second, 0.5);
   EXPECT_TRUE(torch::allclose(second[0].to(torch::kFloat64), expected[0] * 0.5));
   EXPECT_TRUE(torch::equal(first[0], make(r)[0]));  // untouched
+}
+
+// nccl-tests style: sizes that do not divide by the world size, padded by the flat layout; each
+// rank computes the expected block from every rank's contribution itself.
+TEST(MpiComm, ReduceScatterAndAllGatherOverPaddedLayouts) {
+  auto comm = mpi_comm();
+  const int n = comm->size(), r = comm->rank();
+  for (int64_t size : {int64_t(1), int64_t(7), int64_t(1000003)}) {
+    const unl::shard::FlatLayout layout({size});
+    const int64_t s = layout.shard_size(n);
+    auto make = [&](int rank, torch::Dtype dtype) {
+      auto idx = torch::arange(0, s * n, torch::kInt64);
+      auto t = ((idx.fmod(97) * (rank + 2)).to(torch::kFloat64) + (rank + 1) * 0.5);
+      return t.masked_fill(idx >= size, 0.0).to(dtype);
+    };
+    for (auto dtype : {torch::kFloat32, torch::kFloat64, torch::kInt64, torch::kBFloat16}) {
+      const bool integral = dtype == torch::kInt64;
+      auto full = integral ? (make(r, torch::kFloat64) * 2).to(dtype) : make(r, dtype);
+      auto shard = torch::empty({s}, full.options());
+      unl::comm::reduce_scatter_tensor(*comm, full, shard);
+      // Expected block r of the sum, from every rank's contribution.
+      auto [b, e] = layout.shard_range(n, r);
+      torch::Tensor expected = torch::zeros({s}, torch::kFloat64);
+      for (int q = 0; q < n; ++q) {
+        auto part = integral ? (make(q, torch::kFloat64) * 2).to(dtype) : make(q, dtype);
+        expected += part.narrow(0, b, s).to(torch::kFloat64);
+      }
+      const double tol = dtype == torch::kBFloat16 ? 0.02 : 1e-6;
+      EXPECT_TRUE(torch::allclose(shard.to(torch::kFloat64), expected, tol, tol))
+          << c10::toString(dtype) << " size " << size << " rank " << r;
+      // All-gather the blocks back: every rank holds every rank's block, bit for bit.
+      auto gathered = torch::empty({s * n}, full.options());
+      unl::comm::allgather_tensor(*comm, shard, gathered);
+      for (int q = 0; q < n; ++q) {
+        auto [qb, qe] = layout.shard_range(n, q);
+        torch::Tensor expect_q = torch::zeros({s}, torch::kFloat64);
+        for (int z = 0; z < n; ++z) {
+          auto part = integral ? (make(z, torch::kFloat64) * 2).to(dtype) : make(z, dtype);
+          expect_q += part.narrow(0, qb, s).to(torch::kFloat64);
+        }
+        EXPECT_TRUE(torch::allclose(gathered.narrow(0, qb, s).to(torch::kFloat64), expect_q, tol, tol))
+            << c10::toString(dtype) << " size " << size << " block " << q;
+      }
+      // In place: this rank's block already sits in the full buffer.
+      auto in_place = torch::zeros({s * n}, full.options());
+      in_place.narrow(0, b, s).copy_(shard);
+      auto view = in_place.narrow(0, b, s);
+      unl::comm::allgather_tensor(*comm, view, in_place);
+      EXPECT_TRUE(torch::equal(in_place, gathered)) << c10::toString(dtype) << " size " << size;
+    }
+  }
+  // Max over ranks, scattered.
+  auto full = torch::arange(0, 64 * n, torch::kFloat32) * (r + 1);
+  auto shard = torch::empty({64}, torch::kFloat32);
+  unl::comm::reduce_scatter_tensor(*comm, full, shard, unl::comm::ReduceOp::kMax);
+  EXPECT_TRUE(torch::equal(shard, torch::arange(64 * r, 64 * (r + 1), torch::kFloat32) * n));
+  // A full buffer that is not world x shard is refused, not silently truncated.
+  auto bad = torch::zeros({64 * n + 1});
+  EXPECT_THROW(unl::comm::reduce_scatter_tensor(*comm, bad, shard), unl::Error);
 }
 
 TEST(MpiComm, BroadcastBytesAndObjects) {

@@ -3,6 +3,8 @@
 // bytes per parameter each precision allocates, and the size parser.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <string>
 
 #include "common/error.h"
@@ -45,6 +47,37 @@ TEST(Plan, BytesPerParameterPerPrecision) {
   EXPECT_LT(rows[4].activations, rows[0].activations);  // and bf16 activations
   a.method = "ga";  // no reference, no neighbour rows
   for (const auto& r : plan_rows(m, a)) EXPECT_EQ(r.reference, 0);
+}
+
+// ZeRO: master weights and moments shrink to one slice of the flat layout; the slice is the
+// parameter count over the ranks, rounded up to the 64-element alignment of every tensor.
+TEST(Plan, ZeroStagesShardMasterAndMoments) {
+  const auto m = plan_model(kConfigs + "llama-2-7b");
+  const double P = static_cast<double>(m.parameters);
+  PlanArgs a;
+  a.ranks = 8;
+  a.batch_size = 8;
+  a.seq_len = 512;
+  a.zero_stage = 1;
+  const auto stage1 = plan_rows(m, a);
+  a.zero_stage = 2;
+  const auto stage2 = plan_rows(m, a);
+  ASSERT_EQ(stage1.size(), 4u);  // 2 precisions x checkpointing (one sample per rank: no micro split)
+  ASSERT_EQ(stage2.size(), 4u);
+  for (size_t i = 0; i < stage1.size(); ++i) {
+    const bool mixed = stage1[i].precision == "bf16-mixed";
+    const double S = stage1[i].moments / 8;
+    // Llama-2-7B's 291 tensors (all multiples of 64 elements but the norms' 4096) pad little.
+    EXPECT_GE(S, P / 8);
+    EXPECT_LT(S, P / 8 + 64 * 300);
+    EXPECT_EQ(std::fmod(S, 64.0), 0.0);
+    EXPECT_EQ(stage1[i].master, 4 * S);
+    EXPECT_EQ(stage1[i].grads, (mixed ? 6 : 4) * P + 4 * S);
+    EXPECT_EQ(stage2[i].grads, (mixed ? 2 : 4) * P + 4 * S);
+    EXPECT_EQ(stage2[i].weights, (mixed ? 2 : 4) * P);  // stage 3 would shard these
+  }
+  a.zero_stage = 3;
+  EXPECT_THROW(plan_rows(m, a), unl::Error);
 }
 
 TEST(Plan, ReportSaysWhatFits) {

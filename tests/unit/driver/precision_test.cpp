@@ -89,7 +89,7 @@ void steps(TrainRun& r, const std::vector<std::vector<int64_t>>& forget, const s
     auto stats = r.trainer->compute_gradients(local, rows, s + 1, unl::driver::no_hooks());
     ASSERT_TRUE(stats.finite);
     r.losses.push_back(stats.terms.at("loss"));
-    r.trainer->apply();
+    r.trainer->apply(local);
   }
 }
 
