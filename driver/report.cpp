@@ -144,7 +144,7 @@ std::string render_report_html(const std::string& report_json, const std::string
     if (rec.is_discarded() || rec.value("type", "") != "step") continue;
     for (const auto& [k, v] : rec.items()) {
       if (!v.is_number() || k == "epoch" || k == "step" || k == "batch" || k == "active" || k == "tokens" ||
-          k == "tokens_per_s" || k == "step_s")
+          k == "tokens_per_s" || k == "step_s" || k == "peak_rss_gib")
         continue;
       auto& s = terms[k];
       s.name = k;

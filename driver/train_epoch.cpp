@@ -1,9 +1,11 @@
 // The steps of one epoch.
 #include "driver/train_epoch.h"
 
+
 #include "comm/messages.h"
 #include "common/common.h"
 #include "common/hash.h"
+#include "common/memory.h"
 #include "driver/checkpointing.h"
 #include "driver/finish.h"
 #include "driver/signals.h"
@@ -85,7 +87,10 @@ void record_step(Job& job, const EpochPlan& ep, int64_t b, const StepStats& stat
   const double rate = dt > 0 ? stats.tokens / dt : 0.0;
   nlohmann::json rec = {{"type", "step"}, {"epoch", job.state.epoch + 1}, {"step", job.state.step},
                         {"batch", b}, {"active", static_cast<int64_t>(ep.active.size())},
-                        {"tokens", stats.tokens}, {"tokens_per_s", rate}, {"step_s", dt}};
+                        {"tokens", stats.tokens}, {"tokens_per_s", rate}, {"step_s", dt},
+                        // Rank 0's peak resident memory since this epoch's training began (host
+                        // memory: on CPU ranks, the whole training state).
+                        {"peak_rss_gib", static_cast<double>(peak_rss_bytes()) / double(int64_t{1} << 30)}};
   for (const auto& [name, v] : stats.terms) rec[name] = v;
   job.out.log.write(rec);
   progress.step(b + 1, stats.terms, rate);
@@ -113,6 +118,7 @@ EpochEnd train_epoch(Job& job, const EpochPlan& ep, Progress& progress, EpochRun
   for (size_t i = 0; i < job.in.forget.ids.size(); ++i) index_of[job.in.forget.ids[i]] = static_cast<int64_t>(i);
   const TrainConfig& tc = job.cfg.train;
   const int64_t every = job.cfg.checkpoint.every_steps;
+  reset_peak_rss();  // the steps' peak, not set-up's or the last evaluation's
   for (int64_t b = job.state.batch_in_epoch; b < ep.plan.num_batches(); ++b) {
     if (ep.masked && !has_active(job, ep.plan.batches[b], index_of)) {
       job.state.batch_in_epoch = b + 1;  // every pair of this batch is already forgotten: no step
