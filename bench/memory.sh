@@ -61,7 +61,7 @@ TOML
 }
 plan() {  # model precision stage -> plan total GiB (whole share, no activation checkpointing)
   "$UNL" plan --model "$W/$1" --ranks $RANKS --batch-size $BATCH --seq-len $TOKENS --zero-stage "$3" |
-    awk -v p="$2" '$1 == p && $3 == "off" { print $10; exit }'
+    awk -v p="$2" '$1 == p && $3 == "off" { print $11; exit }'
 }
 echo "| precision | zero_stage | plan GiB | measured GiB | measured net GiB | net / plan |"
 echo "|---|---|---|---|---|---|"
@@ -73,4 +73,4 @@ for precision in fp32 bf16-mixed; do
   done
 done
 echo
-echo "process baseline (small model's measured peak minus its plan) subtracted per precision; $(nproc) cores, $(uptime | sed 's/.*load/load/')"
+echo "process baseline (small model's measured peak minus its plan) subtracted per precision; $(nproc --all) cores, $(uptime | sed 's/.*load/load/')"

@@ -2,6 +2,8 @@
 #include "comm/tensor_ops.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 
 #include "common/error.h"
 
@@ -121,10 +123,24 @@ GradientBucketer::GradientBucketer(std::vector<torch::Tensor> tensors, int64_t b
     }
     if (!current.members.empty()) buckets_.push_back(std::move(current));
   }
-  for (auto& bucket : buckets_) {
+  // One scratch buffer per (dtype, device) group, as large as the group's largest bucket.
+  std::map<std::string, torch::Tensor> scratch;
+  std::map<std::string, int64_t> largest;
+  auto key_of = [&](const Bucket& b) {
+    const auto& t = tensors_[b.members[0]];
+    return std::string(c10::toString(t.scalar_type())) + "@" + t.device().str();
+  };
+  std::vector<int64_t> sizes;
+  for (const auto& bucket : buckets_) {
     int64_t n = 0;
     for (size_t i : bucket.members) n += tensors_[i].numel();
-    bucket.flat = torch::empty({n}, tensors_[bucket.members[0]].options());
+    sizes.push_back(n);
+    largest[key_of(bucket)] = std::max(largest[key_of(bucket)], n);
+  }
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    const std::string key = key_of(buckets_[b]);
+    if (!scratch.count(key)) scratch[key] = torch::empty({largest[key]}, tensors_[buckets_[b].members[0]].options());
+    buckets_[b].flat = scratch[key].narrow(0, 0, sizes[b]);
   }
 }
 

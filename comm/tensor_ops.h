@@ -29,6 +29,8 @@ void allgather_tensor(Communicator& comm, const torch::Tensor& shard, torch::Ten
 /// Flat buckets over a fixed list of tensors (e.g. every parameter's .grad()). Tensors are
 /// grouped by dtype and device, packed in order into buckets of at most bucket_bytes (a tensor
 /// larger than that gets a bucket of its own), all-reduced one bucket per call, and scattered back.
+/// Buckets are reduced one after another, so the buckets of a group share one scratch buffer the
+/// size of its largest bucket (not a second copy of every gradient).
 class GradientBucketer {
  public:
   GradientBucketer(std::vector<torch::Tensor> tensors, int64_t bucket_bytes);
@@ -43,7 +45,7 @@ class GradientBucketer {
  private:
   struct Bucket {
     std::vector<size_t> members;  // indices into tensors_
-    torch::Tensor flat;           // reused across steps
+    torch::Tensor flat;           // a view of its group's scratch buffer, reused across steps
   };
   std::vector<torch::Tensor> tensors_;
   std::vector<Bucket> buckets_;

@@ -178,6 +178,7 @@ int cli_main(int argc, char** argv) {
   plan->add_option("--seq-len", plan_args.seq_len, "Tokens per row (data.max_tokens)")->capture_default_str();
   plan->add_option("--method", plan_args.method, "method.name")->capture_default_str()->check(CLI::IsMember({"icu", "ga", "graddiff", "npo", "finetune"}));
   plan->add_option("--zero-stage", plan_args.zero_stage, "train.zero_stage (0, 1 or 2)")->capture_default_str()->check(CLI::Range(0, 2));
+  plan->add_option("--bucket-mb", plan_args.bucket_mb, "runtime.bucket_mb")->capture_default_str()->check(CLI::PositiveNumber);
   bool reference = false, example = false;
   auto* config = app.add_subcommand("config", "Print the configuration reference or an example job file");
   config->add_flag("--reference", reference, "Markdown reference of every key (docs/config-reference.md)");

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -19,7 +20,7 @@ namespace unl::driver {
 namespace fs = std::filesystem;
 namespace {
 
-std::string gib(double bytes) { return fmt::format("{:.1f}", bytes / double(int64_t{1} << 30)); }
+std::string gib(double bytes) { return fmt::format("{:.2f}", bytes / double(int64_t{1} << 30)); }
 
 std::string dtype_name(const std::string& st) {
   if (st == "BF16") return "bfloat16";
@@ -92,15 +93,30 @@ PlanModel plan_model(const std::string& dir) {
   return m;
 }
 
-// Elements of one rank's slice of the flat parameter layout (what a ZeRO stage >= 1 rank keeps).
-double slice_elements(const model::ModelConfig& config, int64_t ranks) {
+std::vector<int64_t> parameter_numels(const model::ModelConfig& config) {
   std::vector<int64_t> numels;
   for (const auto& [name, shape] : model::implied_parameter_shapes(config)) {
     int64_t k = 1;
     for (int64_t d : shape) k *= d;
     numels.push_back(k);
   }
-  return static_cast<double>(shard::FlatLayout(numels).shard_size(static_cast<int>(ranks)));
+  return numels;
+}
+
+// Elements of one rank's slice of the flat parameter layout (what a ZeRO stage >= 1 rank keeps).
+double slice_elements(const model::ModelConfig& config, int64_t ranks) {
+  return static_cast<double>(shard::FlatLayout(parameter_numels(config)).shard_size(static_cast<int>(ranks)));
+}
+
+// Elements of the largest bucket comm::GradientBucketer forms from tensors of these sizes.
+double largest_bucket(const std::vector<int64_t>& numels, double bucket_elems) {
+  double largest = 0, current = 0;
+  for (int64_t n : numels) {
+    if (current > 0 && current + n > bucket_elems) current = 0;
+    current += static_cast<double>(n);
+    largest = std::max(largest, current);
+  }
+  return largest;
 }
 
 std::vector<PlanRow> plan_rows(const PlanModel& pm, const PlanArgs& a) {
@@ -116,6 +132,9 @@ std::vector<PlanRow> plan_rows(const PlanModel& pm, const PlanArgs& a) {
   const double mlp = c.family == model::Family::kLlama ? h + 4 * m : h + 2 * m;
   const int64_t share = (a.batch_size + a.ranks - 1) / a.ranks;  // samples on the busiest rank
   const double S = a.zero_stage > 0 ? slice_elements(c, a.ranks) : P;  // Adam's elements on a rank
+  const auto numels = parameter_numels(c);
+  const double largest_tensor = static_cast<double>(*std::max_element(numels.begin(), numels.end()));
+  const double bucket_elems = a.bucket_mb * 1048576.0 / 4;  // fp32 gradients
   std::vector<PlanRow> rows;
   for (const std::string precision : {"fp32", "bf16-mixed"}) {
     const bool mixed = precision == "bf16-mixed";
@@ -141,6 +160,12 @@ std::vector<PlanRow> plan_rows(const PlanModel& pm, const PlanArgs& a) {
           const double full = a.zero_stage == 1 ? (mixed ? 6 * P : 4 * P) : (mixed ? 2 * P : 4 * P);
           r.grads = full + 4 * S;
         }
+        // Step buffers, all fp32: stages 0-1 all-reduce through one scratch bucket; stage 2
+        // reduce-scatters ranks x one chunk of the slice; Adam's temporary is one tensor (stage 0)
+        // or the whole slice (stage >= 1).
+        const double reduce = a.zero_stage < 2 ? largest_bucket(numels, bucket_elems)
+                                               : static_cast<double>(a.ranks) * std::min(bucket_elems, S);
+        r.buffers = 4 * (reduce + (a.zero_stage == 0 ? largest_tensor : S));
         r.reference = needs_reference(a.method) ? P * (mixed ? 2 : 4) : 0;
         // Rows through the trained model per micro-batch, and through the reference.
         const double train_rows = micro * (needs_neighbours(a.method) ? 2.0 : 1.0);
@@ -178,17 +203,18 @@ std::string plan_report(const PlanModel& pm, const PlanArgs& a) {
                      : a.zero_stage == 1 ? "master weights and Adam moments: one slice per rank"
                                          : "master weights, Adam moments and reduced gradients: one slice per rank",
                      device > 0 ? fmt::format("; device {} GiB", gib(device)) : "");
-  out += fmt::format("{:<11} {:>5} {:>5} {:>8} {:>7} {:>8} {:>7} {:>9} {:>11} {:>8}{}\n", "precision", "micro", "ckpt",
-                     "weights", "master", "moments", "grads", "reference", "activations", "total",
+  out += fmt::format("{:<11} {:>5} {:>5} {:>8} {:>7} {:>8} {:>7} {:>9} {:>11} {:>7} {:>8}{}\n", "precision", "micro",
+                     "ckpt", "weights", "master", "moments", "grads", "reference", "activations", "buffers", "total",
                      device > 0 ? "  fits" : "");
   for (const auto& r : plan_rows(pm, a)) {
-    out += fmt::format("{:<11} {:>5} {:>5} {:>8} {:>7} {:>8} {:>7} {:>9} {:>11} {:>8}{}\n", r.precision,
+    out += fmt::format("{:<11} {:>5} {:>5} {:>8} {:>7} {:>8} {:>7} {:>9} {:>11} {:>7} {:>8}{}\n", r.precision,
                        r.micro_batch, r.checkpointing ? "on" : "off", gib(r.weights), gib(r.master), gib(r.moments),
-                       gib(r.grads), gib(r.reference), gib(r.activations), gib(r.total()),
+                       gib(r.grads), gib(r.reference), gib(r.activations), gib(r.buffers), gib(r.total()),
                        device > 0 ? (r.total() <= device ? "  yes" : "  no") : "");
   }
   out += "\nmicro = train.micro_batch_size, ckpt = train.activation_checkpointing. Activations are an estimate\n"
-         "(docs/large-models.md); weights, master, moments, gradients and reference are what the trainer allocates.\n";
+         "(docs/large-models.md); weights, master, moments, gradients, reference and the step's buffers (all-reduce\n"
+         "or reduce-scatter scratch, Adam's temporary) are what the trainer allocates.\n";
   return out;
 }
 

@@ -19,6 +19,7 @@ struct PlanArgs {
   int64_t seq_len = 200;           // tokens per row
   std::string method = "icu";      // icu | ga | graddiff | npo | finetune
   int64_t zero_stage = 0;          // train.zero_stage (0, 1 or 2)
+  double bucket_mb = 25;           // runtime.bucket_mb
 };
 
 /// What a model is, for planning: parameter count and shape facts.
@@ -36,7 +37,10 @@ struct PlanRow {
   int64_t micro_batch = 0;     // samples per forward/backward on a rank
   bool checkpointing = false;
   double weights = 0, master = 0, moments = 0, grads = 0, reference = 0, activations = 0;
-  double total() const { return weights + master + moments + grads + reference + activations; }
+  /// Working buffers of a step: the all-reduce scratch (the largest bucket), the reduce-scatter
+  /// send buffer (stage 2) and Adam's temporary (the largest tensor it updates at once).
+  double buffers = 0;
+  double total() const { return weights + master + moments + grads + reference + activations + buffers; }
 };
 
 /// "80GiB", "80 GiB", "40GB", "512MiB", "1.5TiB" or plain bytes -> bytes; throws UsageError.

@@ -37,7 +37,9 @@ void Adam::step() {
     if (!g.defined()) continue;
     exp_avg_[i].mul_(b1).add_(g, 1 - b1);
     exp_avg_sq_[i].mul_(b2).addcmul_(g, g, 1 - b2);
-    auto denom = (exp_avg_sq_[i].sqrt() / bias_correction2_sqrt).add_(options_.eps);
+    // One temporary the size of the parameter (not two): the same operations, in place.
+    auto denom = exp_avg_sq_[i].sqrt();
+    denom.div_(bias_correction2_sqrt).add_(options_.eps);
     p.addcdiv_(exp_avg_[i], denom, -step_size);
   }
 }

@@ -75,6 +75,11 @@ TEST(Plan, ZeroStagesShardMasterAndMoments) {
     EXPECT_EQ(stage1[i].grads, (mixed ? 6 : 4) * P + 4 * S);
     EXPECT_EQ(stage2[i].grads, (mixed ? 2 : 4) * P + 4 * S);
     EXPECT_EQ(stage2[i].weights, (mixed ? 2 : 4) * P);  // stage 3 would shard these
+    // Step buffers: stage 2 sends 8 ranks x one 25 MiB chunk; Adam's temporary is the fp32 slice.
+    EXPECT_EQ(stage2[i].buffers, 4 * (8 * (25.0 * 1048576 / 4) + S));
+    // Stage 1 all-reduces through one bucket: the largest tensor (the 32000 x 4096 embedding, 500
+    // MiB in fp32) is a bucket of its own.
+    EXPECT_EQ(stage1[i].buffers, 4 * (32000.0 * 4096 + S));
   }
   a.zero_stage = 3;
   EXPECT_THROW(plan_rows(m, a), unl::Error);
