@@ -91,7 +91,7 @@ void allgather_tensor(Communicator& comm, const torch::Tensor& shard, torch::Ten
 }
 
 GradientBucketer::GradientBucketer(std::vector<torch::Tensor> tensors, int64_t bucket_bytes)
-    : tensors_(std::move(tensors)) {
+    : tensors_(std::move(tensors)), bucket_bytes_(bucket_bytes) {
   UNL_CHECK(bucket_bytes > 0, "bucket size must be positive", "set runtime.bucket_mb > 0");
   // Group by (dtype, device) keeping first-seen order so every rank builds identical buckets.
   std::vector<std::pair<std::string, std::vector<size_t>>> groups;
@@ -135,9 +135,10 @@ GradientBucketer::GradientBucketer(std::vector<torch::Tensor> tensors, int64_t b
     int64_t n = 0;
     for (size_t i : bucket.members) n += tensors_[i].numel();
     sizes.push_back(n);
-    largest[key_of(bucket)] = std::max(largest[key_of(bucket)], n);
+    if (bucket.members.size() > 1) largest[key_of(bucket)] = std::max(largest[key_of(bucket)], n);
   }
   for (size_t b = 0; b < buckets_.size(); ++b) {
+    if (buckets_[b].members.size() == 1) continue;  // reduced in place: no scratch
     const std::string key = key_of(buckets_[b]);
     if (!scratch.count(key)) scratch[key] = torch::empty({largest[key]}, tensors_[buckets_[b].members[0]].options());
     buckets_[b].flat = scratch[key].narrow(0, 0, sizes[b]);
@@ -151,18 +152,32 @@ void GradientBucketer::allreduce(Communicator& comm, const std::vector<torch::Te
                 std::to_string(tensors.size()),
             "this is a bug: the parameter list changed after the bucketer was built");
   torch::NoGradGuard no_grad;
+  // At most one bucket's bytes per call, so the MPI library's own buffers stay bucket-sized too.
+  auto reduce_in_slices = [&](torch::Tensor flat) {
+    const int64_t per = std::max<int64_t>(1, bucket_bytes_ / static_cast<int64_t>(flat.element_size()));
+    for (int64_t begin = 0; begin < flat.numel(); begin += per) {
+      torch::Tensor part = flat.narrow(0, begin, std::min(per, flat.numel() - begin));
+      allreduce_tensor(comm, part, ReduceOp::kSum);
+    }
+    if (scale != 1.0) flat.mul_(scale);
+  };
   for (auto& bucket : buckets_) {
+    for (size_t i : bucket.members)
+      UNL_CHECK(tensors[i].defined() && tensors[i].numel() == tensors_[i].numel(),
+                "tensor " + std::to_string(i) + " does not match the bucket layout",
+                "every rank must allocate all gradients (zeros where it had no work)");
+    // A tensor alone in its bucket (often larger than a bucket) is reduced where it lies.
+    if (bucket.members.size() == 1 && tensors[bucket.members[0]].is_contiguous()) {
+      reduce_in_slices(tensors[bucket.members[0]].view({-1}));
+      continue;
+    }
     int64_t offset = 0;
     for (size_t i : bucket.members) {
       const int64_t n = tensors_[i].numel();
-      UNL_CHECK(tensors[i].defined() && tensors[i].numel() == n,
-                "tensor " + std::to_string(i) + " does not match the bucket layout",
-                "every rank must allocate all gradients (zeros where it had no work)");
       bucket.flat.narrow(0, offset, n).copy_(tensors[i].reshape({-1}));
       offset += n;
     }
-    allreduce_tensor(comm, bucket.flat, ReduceOp::kSum);
-    if (scale != 1.0) bucket.flat.mul_(scale);
+    reduce_in_slices(bucket.flat);
     offset = 0;
     for (size_t i : bucket.members) {
       const int64_t n = tensors_[i].numel();

@@ -30,7 +30,8 @@ void allgather_tensor(Communicator& comm, const torch::Tensor& shard, torch::Ten
 /// grouped by dtype and device, packed in order into buckets of at most bucket_bytes (a tensor
 /// larger than that gets a bucket of its own), all-reduced one bucket per call, and scattered back.
 /// Buckets are reduced one after another, so the buckets of a group share one scratch buffer the
-/// size of its largest bucket (not a second copy of every gradient).
+/// size of its largest bucket (not a second copy of every gradient); a tensor alone in its bucket
+/// is reduced in place, and no call moves more than bucket_bytes.
 class GradientBucketer {
  public:
   GradientBucketer(std::vector<torch::Tensor> tensors, int64_t bucket_bytes);
@@ -50,6 +51,7 @@ class GradientBucketer {
   std::vector<torch::Tensor> tensors_;
   std::vector<Bucket> buckets_;
   int64_t total_bytes_ = 0;
+  int64_t bucket_bytes_ = 0;
 };
 
 }  // namespace unl::comm

@@ -108,14 +108,21 @@ double slice_elements(const model::ModelConfig& config, int64_t ranks) {
   return static_cast<double>(shard::FlatLayout(parameter_numels(config)).shard_size(static_cast<int>(ranks)));
 }
 
-// Elements of the largest bucket comm::GradientBucketer forms from tensors of these sizes.
+// Elements of comm::GradientBucketer's scratch for tensors of these sizes: its largest bucket of
+// two or more tensors (a tensor alone in its bucket is reduced in place).
 double largest_bucket(const std::vector<int64_t>& numels, double bucket_elems) {
   double largest = 0, current = 0;
+  int members = 0;
   for (int64_t n : numels) {
-    if (current > 0 && current + n > bucket_elems) current = 0;
+    if (members > 0 && current + static_cast<double>(n) > bucket_elems) {
+      if (members > 1) largest = std::max(largest, current);
+      current = 0;
+      members = 0;
+    }
     current += static_cast<double>(n);
-    largest = std::max(largest, current);
+    ++members;
   }
+  if (members > 1) largest = std::max(largest, current);
   return largest;
 }
 

@@ -77,9 +77,10 @@ TEST(Plan, ZeroStagesShardMasterAndMoments) {
     EXPECT_EQ(stage2[i].weights, (mixed ? 2 : 4) * P);  // stage 3 would shard these
     // Step buffers: stage 2 sends 8 ranks x one 25 MiB chunk; Adam's temporary is the fp32 slice.
     EXPECT_EQ(stage2[i].buffers, 4 * (8 * (25.0 * 1048576 / 4) + S));
-    // Stage 1 all-reduces through one bucket: the largest tensor (the 32000 x 4096 embedding, 500
-    // MiB in fp32) is a bucket of its own.
-    EXPECT_EQ(stage1[i].buffers, 4 * (32000.0 * 4096 + S));
+    // Stage 1 all-reduces through one scratch bucket of at most 25 MiB (Llama-2-7B's tensors of
+    // 4096 x 4096 = 64 MiB and more are reduced in place) and Adam's temporary is the slice.
+    EXPECT_GT(stage1[i].buffers, 4 * S);
+    EXPECT_LE(stage1[i].buffers, 4 * S + 25.0 * 1048576);
   }
   a.zero_stage = 3;
   EXPECT_THROW(plan_rows(m, a), unl::Error);
