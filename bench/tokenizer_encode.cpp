@@ -1,5 +1,7 @@
-// Encode throughput of a tokenizer directory (tokenizer.json or tokenizer.model) on a JSONL corpus of
-// {"text"} lines: MB/s of UTF-8 input on one thread and on N threads sharing one tokenizer.
+// Encode throughput of a tokenizer directory on a JSONL corpus of {"text"} lines: MB/s of UTF-8
+// input on one thread and on N threads sharing one tokenizer. The directory is loaded as `unlearn`
+// loads it (model::Tokenizer::from_dir): tokenizer.json, else GPT-2's vocab.json + merges.txt fast
+// path, else SentencePiece's tokenizer.model. Every repeat starts with cold word caches.
 // Usage: bench_tokenizer_encode --tokenizer DIR --corpus F.jsonl [--threads N] [--repeat R]
 // Prints one JSON line per thread count.
 #include <chrono>
@@ -12,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tokenizer/tokenizer.h"
+#include "model/tokenizer.h"
 
 namespace {
 
@@ -36,7 +38,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const double t_load = now();
-  const auto tok = unl::tokenizer::Pretrained::from_dir(dir);
+  const auto loaded = unl::model::Tokenizer::from_dir(dir);
   const double load_s = now() - t_load;
   std::vector<std::string> docs;
   size_t bytes = 0;
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
     double best = 1e30;
     size_t tokens = 0;
     for (int r = 0; r < repeat; ++r) {
+      // A fresh copy per repeat: the caches start empty, as in a new process.
+      const auto tok = unl::model::Tokenizer::from_dir(dir);
       std::vector<size_t> counts(n, 0);
       const double t0 = now();
       std::vector<std::thread> pool;
@@ -64,7 +68,7 @@ int main(int argc, char** argv) {
       tokens = 0;
       for (size_t c : counts) tokens += c;
     }
-    std::printf("{\"tokenizer\": \"%s\", \"threads\": %d, \"docs\": %zu, \"mb\": %.3f, \"tokens\": %zu, \"seconds\": %.4f, "
+    std::printf("{\"tokenizer\": \"%s\", \"implementation\": \"unlearn\", \"threads\": %d, \"docs\": %zu, \"mb\": %.3f, \"tokens\": %zu, \"seconds\": %.4f, "
                 "\"mb_per_s\": %.2f, \"load_s\": %.2f}\n",
                 dir.c_str(), n, docs.size(), bytes / 1e6, tokens, best, bytes / 1e6 / best, load_s);
     if (n == threads) break;

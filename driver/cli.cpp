@@ -96,43 +96,43 @@ int cli_main(int argc, char** argv) {
   eval->add_option("--forget", eval_args.forget, "Samples to score (.jsonl/.npy/.h5); needed without --tasks")->check(CLI::ExistingFile);
   eval->add_option("--heldout", eval_args.heldout, "Held-out set for perplexity")->check(CLI::ExistingFile);
   eval->add_option("--tokenizer", eval_args.tokenizer, "Tokenizer directory (default: the model's)");
-  eval->add_option("--max-tokens", eval_args.max_tokens, "Truncate sequences")->capture_default_str();
-  eval->add_option("--n", eval_args.n, "n of EL_n")->capture_default_str();
-  eval->add_option("--suffix-start", eval_args.suffix_start, "s of EL_n (1 = Jang et al.)")->capture_default_str();
-  eval->add_option("--prompt-begin", eval_args.prompt_begin, "Continuation check: first prompt token")->capture_default_str();
-  eval->add_option("--prefix-len", eval_args.prefix_len, "Continuation check: prompt length")->capture_default_str();
-  eval->add_option("--gen-len", eval_args.gen_len, "Continuation check: tokens generated and compared")->capture_default_str();
-  eval->add_option("--bertscore-model", eval_args.bertscore_model, "BERT directory for BERTScore-F1 of the continuation")
+  eval->add_option("--max-tokens", eval_args.data.max_tokens, "Truncate sequences")->capture_default_str();
+  eval->add_option("--n", eval_args.eval.n, "n of EL_n")->capture_default_str();
+  eval->add_option("--suffix-start", eval_args.eval.suffix_start, "s of EL_n (1 = Jang et al.)")->capture_default_str();
+  eval->add_option("--prompt-begin", eval_args.eval.prompt_begin, "Continuation check: first prompt token")->capture_default_str();
+  eval->add_option("--prefix-len", eval_args.eval.prefix_len, "Continuation check: prompt length")->capture_default_str();
+  eval->add_option("--gen-len", eval_args.eval.gen_len, "Continuation check: tokens generated and compared")->capture_default_str();
+  eval->add_option("--bertscore-model", eval_args.eval.bertscore_model, "BERT directory for BERTScore-F1 of the continuation")
       ->check(CLI::ExistingDirectory);
-  eval->add_option("--bertscore-layer", eval_args.bertscore_layer, "BERTScore layer")->capture_default_str();
+  eval->add_option("--bertscore-layer", eval_args.eval.bertscore_layer, "BERTScore layer")->capture_default_str();
   eval->add_option("--bleu-threshold", eval_args.bleu_threshold, "Verdict: forgotten when BLEU-4 is below")->capture_default_str();
   eval->add_option("--bertscore-threshold", eval_args.bertscore_threshold,
                    "Verdict: or when BERTScore-F1 is below (with --bertscore-model)")->capture_default_str();
   eval->add_option("--per-sample", eval_args.per_sample,
                    "Write one JSON line per sample: prompt, generated and reference text, BLEU, BERTScore-F1, EL, MA, verdict");
-  eval->add_option("--beams", eval_args.beams, "BLEU beams")->capture_default_str();
-  eval->add_option("--batch-size", eval_args.batch_size, "Sequences per batch")->capture_default_str();
+  eval->add_option("--beams", eval_args.eval.num_beams, "BLEU beams")->capture_default_str();
+  eval->add_option("--batch-size", eval_args.eval.batch_size, "Sequences per batch")->capture_default_str();
   eval->add_flag("--json", eval_args.json, "Print the report as JSON (per sample and means)");
-  eval->add_option("--tasks", eval_args.tasks, "Tasks instead of the EL/MA report: choice=FILE,lambada=FILE,dialogue=FILE,"
+  eval->add_option("--tasks", eval_args.eval.tasks, "Tasks instead of the EL/MA report: choice=FILE,lambada=FILE,dialogue=FILE,"
                                                 "ppl=FILE,mia (docs/evaluation.md)");
   eval->add_option("--out", eval_args.out, "With --tasks: eval.json (open-unlearning shape) + .samples.jsonl beside it");
   eval->add_option("--reference", eval_args.reference, "With mia: reference model for the reference-ratio score")
       ->check(CLI::ExistingDirectory);
   eval->add_option("--retain-auc", eval_args.retain_auc, "With mia: Min-k% AUC of a retain-only model, for PrivLeak");
-  eval->add_option("--min-k", eval_args.min_k, "Min-k% / Min-k%++ fraction")->capture_default_str();
-  eval->add_option("--max-length", eval_args.max_length, "Tokens a choice/lambada/dialogue request may use")->capture_default_str();
-  eval->add_option("--ppl-window", eval_args.ppl_window, "ppl window length")->capture_default_str();
-  eval->add_option("--format", eval_args.format, "Data format as data.format: auto, jsonl, qa, chat, npy, h5")
+  eval->add_option("--min-k", eval_args.eval.min_k, "Min-k% / Min-k%++ fraction")->capture_default_str();
+  eval->add_option("--max-length", eval_args.eval.max_length, "Tokens a choice/lambada/dialogue request may use")->capture_default_str();
+  eval->add_option("--ppl-window", eval_args.eval.ppl_window, "ppl window length")->capture_default_str();
+  eval->add_option("--format", eval_args.data.format, "Data format as data.format: auto, jsonl, qa, chat, npy, h5")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "jsonl", "qa", "chat", "npy", "h5"}));
-  eval->add_option("--text-field", eval_args.text_field, "JSONL field holding the text")->capture_default_str();
-  eval->add_option("--prompt-field", eval_args.prompt_field, "--format qa: field holding the prompt")->capture_default_str();
-  eval->add_option("--response-field", eval_args.response_field, "--format qa: field holding the response")->capture_default_str();
-  eval->add_option("--chat-template", eval_args.chat_template,
+  eval->add_option("--text-field", eval_args.data.text_field, "JSONL field holding the text")->capture_default_str();
+  eval->add_option("--prompt-field", eval_args.data.prompt_field, "--format qa: field holding the prompt")->capture_default_str();
+  eval->add_option("--response-field", eval_args.data.response_field, "--format qa: field holding the response")->capture_default_str();
+  eval->add_option("--chat-template", eval_args.data.chat_template,
                    "qa/chat: auto (the tokenizer's chat template when it has one) or none (join with --separator)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "none"}));
-  eval->add_option("--separator", eval_args.separator, "qa/chat without a template: prompt + separator + response");
+  eval->add_option("--separator", eval_args.data.separator, "qa/chat without a template: prompt + separator + response");
 
   // demo
   DemoArgs demo_args;

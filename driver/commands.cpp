@@ -24,16 +24,6 @@ namespace unl::driver {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-model::Tokenizer tokenizer_for(const std::string& explicit_dir, const std::string& model_dir) {
-  if (!explicit_dir.empty()) return model::Tokenizer::from_dir(explicit_dir);
-  if (!model_dir.empty() && (fs::exists(fs::path(model_dir) / "vocab.json") || fs::exists(fs::path(model_dir) / "tokenizer.json") ||
-                             fs::exists(fs::path(model_dir) / "tokenizer.model")))
-    return model::Tokenizer::from_dir(model_dir);
-  return model::Tokenizer::gpt2();
-}
-}  // namespace
-
 void write_npy_f32(const std::string& path, const float* data, const std::vector<int64_t>& shape) {
   std::string dims;
   int64_t n = 1;
@@ -82,39 +72,19 @@ void write_per_sample(const std::string& path, const EvalArgs& a, const std::vec
 }  // namespace
 
 int cmd_eval(const EvalArgs& a, comm::Communicator& comm) {
-  if (!a.tasks.empty()) return cmd_eval_tasks(a, comm);
+  if (!a.eval.tasks.empty()) return cmd_eval_tasks(a, comm);
   if (a.forget.empty()) UNL_USAGE_ERROR("unlearn eval needs --forget or --tasks", "see unlearn eval --help");
   const auto device = select_device("auto", local_rank_of(comm));
   auto loaded = model::load_pretrained(a.model, torch::kFloat32, device);
-  auto tok = tokenizer_for(a.tokenizer, a.model);
+  auto tok = load_tokenizer(a.tokenizer, a.model, /*warn_builtin=*/false);
   const int64_t pad = loaded.config.pad_token_id >= 0 ? loaded.config.pad_token_id : loaded.config.eos_token_id;
-  EvalConfig ec;
-  ec.n = a.n;
-  ec.suffix_start = a.suffix_start;
-  ec.prompt_begin = a.prompt_begin;
-  ec.prefix_len = a.prefix_len;
-  ec.gen_len = a.gen_len;
-  ec.num_beams = a.beams;
-  ec.batch_size = a.batch_size;
-  ec.bertscore_model = a.bertscore_model;
-  ec.bertscore_layer = a.bertscore_layer;
-  EvalSettings s = make_eval_settings(ec, pad, device);
-  // As `unlearn run`: a question/answer continuation is cut at the model's EOS.
-  if (a.format == "qa" || a.format == "chat") s.options.eos_token_id = tok.eos_id();
-  DataConfig dc;
-  dc.format = a.format;
-  dc.text_field = a.text_field;
-  dc.prompt_field = a.prompt_field;
-  dc.response_field = a.response_field;
-  dc.chat_template = a.chat_template;
-  dc.separator = a.separator;
-  dc.max_tokens = a.max_tokens;
-  auto forget = load_token_set(dc, a.forget, tok, loaded.config.vocab_size);
+  const EvalSettings s = make_eval_settings(a.eval, a.data, tok, pad, device);
+  auto forget = load_token_set(a.data, a.forget, tok, loaded.config.vocab_size);
   std::vector<unlearn::ContinuationText> texts;
   auto metrics = evaluate_forget_set(comm, *loaded.model, forget, s, &tok, a.per_sample.empty() ? nullptr : &texts);
   double ppl = -1;
   if (!a.heldout.empty()) {
-    auto held = load_token_set(dc, a.heldout, tok, loaded.config.vocab_size);
+    auto held = load_token_set(a.data, a.heldout, tok, loaded.config.vocab_size);
     ppl = heldout_perplexity(comm, *loaded.model, held, s);
   }
   if (comm.rank() != 0) return 0;
@@ -134,7 +104,7 @@ int cmd_eval(const EvalArgs& a, comm::Communicator& comm) {
         !unlearn::continuation_window(static_cast<int64_t>(forget.tokens[i].size()), s.options, forget.prompt_lens[i]).full;
   const double forget_ppl = tokens ? std::exp(loss / tokens) : -1;
   if (a.json) {
-    json r = {{"model", a.model}, {"forget", a.forget}, {"samples", metrics.size()}, {"n", a.n},
+    json r = {{"model", a.model}, {"forget", a.forget}, {"samples", metrics.size()}, {"n", a.eval.n},
               {"mean_ma", ma}, {"mean_el", el}, {"mean_bleu", bleu}, {"forget_ppl", forget_ppl},
               {"heldout_ppl", ppl}, {"shortened_windows", short_windows}, {"per_sample", json::array()}};
     if (s.bertscore) r["mean_bertscore_f1"] = bertscore;
@@ -143,12 +113,12 @@ int cmd_eval(const EvalArgs& a, comm::Communicator& comm) {
     std::cout << r.dump(2) << "\n";
   } else {
     fmt::print("model {}\nforget set {} ({} samples)\n", a.model, a.forget, metrics.size());
-    fmt::print("  mean MA      {:.4f}\n  mean EL{:<5} {:.4f}\n  mean BLEU-4  {:.4f}\n", ma, a.n, el, bleu);
+    fmt::print("  mean MA      {:.4f}\n  mean EL{:<5} {:.4f}\n  mean BLEU-4  {:.4f}\n", ma, a.eval.n, el, bleu);
     if (s.bertscore) fmt::print("  mean BERTScore-F1 {:.4f}\n", bertscore);
     fmt::print("  forget PPL   {:.3f}\n", forget_ppl);
     if (short_windows > 0)
       fmt::print("  {} of {} samples are shorter than the continuation window [{}, {}) and were scored on what exists\n",
-                 short_windows, metrics.size(), a.prompt_begin, a.prompt_begin + a.prefix_len + a.gen_len);
+                 short_windows, metrics.size(), a.eval.prompt_begin, a.eval.prompt_begin + a.eval.prefix_len + a.eval.gen_len);
     if (ppl > 0) fmt::print("held-out PPL   {:.3f}\n", ppl);
   }
   return 0;
@@ -239,7 +209,7 @@ int cmd_logits(const std::string& model_dir, const std::string& ids_text, const 
 int cmd_generate(const std::string& model_dir, const std::string& prompt, int64_t max_new, int64_t beams) {
   UNL_CHECK(max_new >= 1 && beams >= 1, "--max-new-tokens and --beams must be >= 1", "");
   auto loaded = model::load_pretrained(model_dir);
-  auto tok = tokenizer_for("", model_dir);
+  auto tok = load_tokenizer("", model_dir, /*warn_builtin=*/false);
   auto ids = tok.encode(prompt);
   UNL_CHECK(!ids.empty(), "the prompt encodes to no tokens", "give a non-empty --prompt");
   torch::NoGradGuard ng;

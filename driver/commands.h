@@ -6,26 +6,25 @@
 #include <string>
 
 #include "comm/communicator.h"
+#include "driver/job_config.h"
 
 namespace unl::driver {
 
+/// `unlearn eval`: the CLI fills the same [data] and [eval] structs a job's TOML fills, so the
+/// subcommand reads data and scores samples exactly as `unlearn run` does.
 struct EvalArgs {
   std::string model, forget, heldout, tokenizer;
-  int64_t max_tokens = 200, n = 10, suffix_start = 150, prompt_begin = 100, prefix_len = 50, gen_len = 50, beams = 2,
-          batch_size = 16;
-  std::string bertscore_model;  // empty: BLEU only
-  int64_t bertscore_layer = 9;
+  /// The data options of [data]: format, fields, chat template, separator, max_tokens (the data
+  /// paths above are the eval command's own).
+  DataConfig data;
+  /// The options of [eval]: EL_n / continuation check, BERTScore, batch size; tasks is --tasks
+  /// (driver/eval_tasks.h: "choice=FILE,lambada=FILE,dialogue=FILE,ppl=FILE,mia").
+  EvalConfig eval;
   double bleu_threshold = 0.01, bertscore_threshold = 0.3;  // the official verdict
   std::string per_sample;  // JSONL file, one line per sample ("" = none)
-  // The data options of [data] (see DataConfig): question/answer and chat data.
-  std::string format = "auto", text_field = "text", prompt_field = "question", response_field = "answer",
-              chat_template = "auto", separator = "\n";
   bool json = false;
-  // --tasks (driver/eval_tasks.h): "choice=FILE,lambada=FILE,dialogue=FILE,ppl=FILE,mia"
-  std::string tasks, out, reference;  // out: eval.json; reference: model for the reference MIA score
-  double retain_auc = -1;             // Min-k% AUC of a retain-only model (-1: no PrivLeak)
-  double min_k = 0.4;
-  int64_t max_length = 512, ppl_window = 512;
+  std::string out, reference;  // --tasks: out: eval.json; reference: model for the reference MIA score
+  double retain_auc = -1;      // Min-k% AUC of a retain-only model (-1: no PrivLeak)
 };
 
 int cmd_eval(const EvalArgs& args, comm::Communicator& comm);

@@ -82,16 +82,13 @@ std::string samples_path_for(const std::string& out) {
 }
 
 int cmd_eval_tasks(const EvalArgs& a, comm::Communicator& comm) {
-  const auto specs = eval::parse_task_list(a.tasks);
-  if (!(a.min_k > 0 && a.min_k <= 1)) UNL_USAGE_ERROR("--min-k must be in (0, 1]", "e.g. --min-k 0.4 (open-unlearning's default)");
-  if (a.max_length < 2 || a.ppl_window < 2 || a.batch_size < 1)
+  const auto specs = eval::parse_task_list(a.eval.tasks);
+  if (!(a.eval.min_k > 0 && a.eval.min_k <= 1)) UNL_USAGE_ERROR("--min-k must be in (0, 1]", "e.g. --min-k 0.4 (open-unlearning's default)");
+  if (a.eval.max_length < 2 || a.eval.ppl_window < 2 || a.eval.batch_size < 1)
     UNL_USAGE_ERROR("--max-length and --ppl-window must be >= 2, --batch-size >= 1", "see unlearn eval --help");
   const auto device = select_device("auto", local_rank_of(comm));
   auto loaded = model::load_pretrained(a.model, torch::kFloat32, device);
-  ModelConfig mc;
-  mc.path = a.model;
-  mc.tokenizer = a.tokenizer;
-  auto tok = load_tokenizer(mc);
+  auto tok = load_tokenizer(a.tokenizer, a.model);
   std::optional<model::LoadedModel> ref;
   if (!a.reference.empty()) {
     ref = model::load_pretrained(a.reference, torch::kFloat32, device);
@@ -101,12 +98,12 @@ int cmd_eval_tasks(const EvalArgs& a, comm::Communicator& comm) {
               "the reference model must share the model's tokenizer");
   }
   eval::TaskOptions to;
-  to.max_length = std::min<int64_t>(a.max_length, loaded.config.max_position_embeddings);
-  to.ppl_window = std::min<int64_t>(a.ppl_window, loaded.config.max_position_embeddings);
+  to.max_length = std::min<int64_t>(a.eval.max_length, loaded.config.max_position_embeddings);
+  to.ppl_window = std::min<int64_t>(a.eval.ppl_window, loaded.config.max_position_embeddings);
   if (a.retain_auc >= 0) to.retain_auc = a.retain_auc;
   eval::RunnerOptions ro;
-  ro.batch_size = a.batch_size;
-  ro.min_k = a.min_k;
+  ro.batch_size = a.eval.batch_size;
+  ro.min_k = a.eval.min_k;
   ro.pad_token_id = loaded.config.pad_token_id >= 0 ? loaded.config.pad_token_id : std::max<int64_t>(loaded.config.eos_token_id, 0);
   ro.eos_token_id = tok.eos_id();
   ro.max_new_tokens = to.reply_tokens;
@@ -118,7 +115,7 @@ int cmd_eval_tasks(const EvalArgs& a, comm::Communicator& comm) {
     }
     if (a.forget.empty() || a.heldout.empty())
       UNL_USAGE_ERROR("--tasks mia needs --forget and --heldout", "pass the forget set and a held-out set the model never saw");
-    const int64_t max_tokens = std::min<int64_t>(a.max_tokens, loaded.config.max_position_embeddings);
+    const int64_t max_tokens = std::min<int64_t>(a.data.max_tokens, loaded.config.max_position_embeddings);
     auto forget = load_token_set_path(a.forget, tok, loaded.config.vocab_size, max_tokens);
     auto held = load_token_set_path(a.heldout, tok, loaded.config.vocab_size, max_tokens);
     tasks.push_back(eval::make_mia_task(s.name, forget.tokens, held.tokens, tok, to));

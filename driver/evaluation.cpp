@@ -56,7 +56,8 @@ std::vector<int64_t> prompt_slice(const TokenSet& set, int64_t b, int64_t e) {
 
 }  // namespace
 
-EvalSettings make_eval_settings(const EvalConfig& eval, int64_t pad_id, torch::Device device) {
+EvalSettings make_eval_settings(const EvalConfig& eval, const DataConfig& data, const model::Tokenizer& tok,
+                                int64_t pad_id, torch::Device device) {
   EvalSettings s;
   s.options.n = static_cast<int>(eval.n);
   s.options.suffix_start = eval.suffix_start;
@@ -71,6 +72,7 @@ EvalSettings make_eval_settings(const EvalConfig& eval, int64_t pad_id, torch::D
     s.options.bertscore_encoder = s.bertscore.get();
     s.options.bertscore_layers = eval.bertscore_layer;
   }
+  if (data.format == "qa" || data.format == "chat") s.options.eos_token_id = tok.eos_id();
   return s;
 }
 

@@ -25,8 +25,12 @@ struct EvalSettings {
 
 unlearn::Thresholds make_thresholds(const JobConfig& cfg);
 
-/// The settings of the [eval] section; loads the BERTScore model when eval.bertscore_model is set.
-EvalSettings make_eval_settings(const EvalConfig& eval, int64_t pad_id, torch::Device device);
+/// The settings of the [eval] section for data read with `data` (`unlearn run` and `unlearn eval`
+/// alike); loads the BERTScore model when eval.bertscore_model is set. A question/answer or chat
+/// continuation ends where the model ends its answer (`tok`'s EOS); text samples keep the
+/// official fixed-length continuation.
+EvalSettings make_eval_settings(const EvalConfig& eval, const DataConfig& data, const model::Tokenizer& tok,
+                                int64_t pad_id, torch::Device device);
 
 /// Metrics of every sample of `set`, computed sharded; complete on rank 0 (and broadcast to all
 /// ranks, so every rank holds the same list). tokenizer == nullptr skips BLEU. `texts`

@@ -30,19 +30,17 @@ TokenSet to_token_set(const std::string& path, std::vector<data::Sample> samples
 }
 }  // namespace
 
-model::Tokenizer load_tokenizer(const ModelConfig& cfg) {
-  const std::string explicit_dir = cfg.tokenizer;
+model::Tokenizer load_tokenizer(const std::string& explicit_dir, const std::string& model_dir, bool warn_builtin) {
   if (!explicit_dir.empty()) return model::Tokenizer::from_dir(explicit_dir);
-  const fs::path model_dir = cfg.path;
-  if (fs::exists(model_dir / "vocab.json") || fs::exists(model_dir / "tokenizer.json") ||
-      fs::exists(model_dir / "tokenizer.model"))
-    return model::Tokenizer::from_dir(model_dir.string());
-  log::warn("no tokenizer files in {}; using the built-in GPT-2 vocabulary", model_dir.string());
+  const fs::path dir = model_dir;
+  if (!model_dir.empty() && (fs::exists(dir / "vocab.json") || fs::exists(dir / "tokenizer.json") ||
+                             fs::exists(dir / "tokenizer.model")))
+    return model::Tokenizer::from_dir(model_dir);
+  if (warn_builtin) log::warn("no tokenizer files in {}; using the built-in GPT-2 vocabulary", model_dir);
   return model::Tokenizer::gpt2();
 }
 
-TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const model::Tokenizer& tok,
-                        int64_t vocab_size, int64_t limit) {
+data::DataSpec data_spec(const DataConfig& cfg, const std::string& path, int64_t limit) {
   data::DataSpec spec;
   spec.path = path;
   spec.format = cfg.format;
@@ -55,6 +53,12 @@ TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const mo
   spec.prompt_field = cfg.prompt_field;
   spec.response_field = cfg.response_field;
   spec.separator = cfg.separator;
+  return spec;
+}
+
+TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const model::Tokenizer& tok,
+                        int64_t vocab_size, int64_t limit) {
+  const data::DataSpec spec = data_spec(cfg, path, limit);
   data::TextEncoder encoder;
   encoder.tokenize = [&tok](std::string_view t) { return tok.encode(t); };
   if (uses_chat_template(cfg, tok)) {
@@ -76,9 +80,9 @@ bool uses_chat_template(const DataConfig& cfg, const model::Tokenizer& tok) {
 
 TokenSet load_token_set_path(const std::string& path, const model::Tokenizer& tok, int64_t vocab_size,
                              int64_t max_tokens) {
-  data::DataSpec spec;
-  spec.path = path;
-  spec.max_tokens = max_tokens;
+  DataConfig defaults;  // its format options are data::DataSpec's defaults
+  defaults.max_tokens = max_tokens;
+  const data::DataSpec spec = data_spec(defaults, path);
   auto samples = data::load_samples(spec, [&tok](std::string_view t) { return tok.encode(t); }, vocab_size);
   return to_token_set(path, std::move(samples));
 }

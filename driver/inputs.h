@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "data/data.h"
 #include "driver/job_config.h"
 #include "model/model.h"
 
@@ -25,9 +26,12 @@ struct TokenSet {
   size_t size() const { return tokens.size(); }
 };
 
-/// The tokenizer the config names: model.tokenizer, else the model directory's files, else the
-/// built-in GPT-2 vocabulary.
-model::Tokenizer load_tokenizer(const ModelConfig& cfg);
+/// The tokenizer of a model (model.tokenizer and model.path, or --tokenizer and --model):
+/// `explicit_dir` when given, else the model directory's tokenizer files, else the built-in GPT-2
+/// vocabulary, with a warning unless `warn_builtin` is false.
+model::Tokenizer load_tokenizer(const std::string& explicit_dir, const std::string& model_dir, bool warn_builtin = true);
+/// How unl::data reads the data set at `path` under the [data] format options.
+data::DataSpec data_spec(const DataConfig& cfg, const std::string& path, int64_t limit = -1);
 /// The data set at `path` (data.forget, data.retain, ...) read with the [data] format options.
 /// qa/chat samples are rendered through the tokenizer's chat template (data.chat_template =
 /// "auto" and the tokenizer has one), else joined with data.separator.

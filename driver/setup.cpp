@@ -51,7 +51,7 @@ void load_inputs(Job& job) {
   const JobConfig& cfg = job.cfg;
   // bf16-mixed loads fp32 (bf16 -> fp32 is exact); the Trainer takes the masters, then casts.
   const torch::Dtype dtype = torch::kFloat32;
-  job.in.tokenizer = std::make_unique<model::Tokenizer>(load_tokenizer(cfg.model));
+  job.in.tokenizer = std::make_unique<model::Tokenizer>(load_tokenizer(cfg.model.tokenizer, cfg.model.path));
   auto loaded = model::load_pretrained(cfg.model.path, dtype, job.models.device);
   // After the load, which names a missing or broken model directory with its own clear error.
   job.models.bf16_mixed = resolve_precision(cfg) == "bf16-mixed";
@@ -96,11 +96,8 @@ void set_up_models_and_trainer(Job& job) {
     for (auto& p : job.models.reference->parameters()) p.set_requires_grad(false);
   }
   job.models.model->train();
-  job.policy.eval = make_eval_settings(job.cfg.eval, job.models.pad_id, job.models.device);
-  // A question/answer continuation ends where the model ends its answer (text samples keep the
-  // official fixed-length continuation).
-  if (job.cfg.data.format == "qa" || job.cfg.data.format == "chat")
-    job.policy.eval.options.eos_token_id = job.in.tokenizer->eos_id();
+  job.policy.eval =
+      make_eval_settings(job.cfg.eval, job.cfg.data, *job.in.tokenizer, job.models.pad_id, job.models.device);
   job.policy.thresholds = make_thresholds(job.cfg);
   job.policy.refinement = unlearn::parse_refinement(job.cfg.thresholds.refinement);
   job.policy.is_finetune = job.cfg.method.name == "finetune";

@@ -10,6 +10,8 @@
 
 namespace unl::model {
 
+struct KVCache;
+
 /// Turns activation checkpointing on (or off) for the forwards made on this thread while the
 /// guard lives, like torch::NoGradGuard does for autograd. The mode is read when a model's
 /// forward runs; the backward of a checkpointed block needs no mode.
@@ -35,5 +37,25 @@ using BlockFn = std::function<torch::Tensor(const torch::Tensor&)>;
 /// trainable parameters) through torch::autograd::grad. The recomputation repeats the forward's
 /// operations exactly, so the gradients are the non-checkpointed ones (bit-identical on CPU).
 torch::Tensor checkpoint_block(const BlockFn& block, const torch::Tensor& x, const std::vector<torch::Tensor>& params);
+
+/// The transformer-block loop every family shares: x goes through blocks[0], blocks[1], ... as
+/// x = run(*blocks[i], x, cache, i), where `blocks` holds TORCH_MODULE holders and `run` forwards
+/// one block (capturing by value what else it reads, e.g. the attention context). When the mode is
+/// active and no KV cache is in use, each block is run through checkpoint_block with its own
+/// parameters, and `run` (copied into the recorded node) is called again in backward.
+template <typename Holder, typename Run>
+torch::Tensor forward_blocks(const std::vector<Holder>& blocks, torch::Tensor x, KVCache* cache, const Run& run) {
+  const bool checkpoint = cache == nullptr && ActivationCheckpointing::active();
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    if (!checkpoint) {
+      x = run(*blocks[i].ptr(), x, cache, i);
+      continue;
+    }
+    auto block = blocks[i].ptr();
+    x = checkpoint_block([block, run, i](const torch::Tensor& y) { return run(*block, y, nullptr, i); }, x,
+                         block->parameters());
+  }
+  return x;
+}
 
 }  // namespace unl::model

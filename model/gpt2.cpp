@@ -80,16 +80,9 @@ torch::Tensor Gpt2ModelImpl::forward(const torch::Tensor& input_ids,
             "shorten the sequences or max_new_tokens (max_position_embeddings in config.json)");
   auto ctx = detail::make_attention_context(input_ids, attention_mask, past, 0);
   auto x = wte->forward(input_ids) + wpe->forward(ctx.position_ids);
-  const bool checkpoint = cache == nullptr && ActivationCheckpointing::active();
-  for (size_t i = 0; i < blocks.size(); ++i) {
-    if (!checkpoint) {
-      x = blocks[i]->forward(x, ctx, cache, i);
-      continue;
-    }
-    auto block = blocks[i].ptr();
-    x = checkpoint_block([block, ctx, i](const torch::Tensor& y) { return block->forward(y, ctx, nullptr, i); }, x,
-                         block->parameters());
-  }
+  x = forward_blocks(blocks, x, cache, [ctx](Gpt2BlockImpl& block, const torch::Tensor& y, KVCache* c, size_t i) {
+    return block.forward(y, ctx, c, i);
+  });
   return ln_f->forward(x);
 }
 

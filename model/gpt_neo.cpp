@@ -111,16 +111,9 @@ torch::Tensor GptNeoModelImpl::forward(const torch::Tensor& input_ids,
   auto ctx = detail::make_attention_context(input_ids, attention_mask, past,
                                             any_local ? window_size : 0);
   auto x = wte->forward(input_ids) + wpe->forward(ctx.position_ids);
-  const bool checkpoint = cache == nullptr && ActivationCheckpointing::active();
-  for (size_t i = 0; i < blocks.size(); ++i) {
-    if (!checkpoint) {
-      x = blocks[i]->forward(x, ctx, cache, i);
-      continue;
-    }
-    auto block = blocks[i].ptr();
-    x = checkpoint_block([block, ctx, i](const torch::Tensor& y) { return block->forward(y, ctx, nullptr, i); }, x,
-                         block->parameters());
-  }
+  x = forward_blocks(blocks, x, cache, [ctx](GptNeoBlockImpl& block, const torch::Tensor& y, KVCache* c, size_t i) {
+    return block.forward(y, ctx, c, i);
+  });
   return ln_f->forward(x);
 }
 

@@ -122,17 +122,10 @@ torch::Tensor LlamaModelImpl::forward(const torch::Tensor& input_ids,
                                             sliding_window > 0 ? sliding_window : 0);
   auto x = embed_tokens->forward(input_ids);
   auto rot = rotary(ctx.position_ids, x.scalar_type());
-  const bool checkpoint = cache == nullptr && ActivationCheckpointing::active();
-  for (size_t i = 0; i < decoder_layers.size(); ++i) {
-    if (!checkpoint) {
-      x = decoder_layers[i]->forward(x, ctx, rot, cache, i);
-      continue;
-    }
-    auto layer = decoder_layers[i].ptr();
-    x = checkpoint_block(
-        [layer, ctx, rot, i](const torch::Tensor& y) { return layer->forward(y, ctx, rot, nullptr, i); }, x,
-        layer->parameters());
-  }
+  x = forward_blocks(decoder_layers, x, cache,
+                     [ctx, rot](LlamaDecoderLayerImpl& layer, const torch::Tensor& y, KVCache* c, size_t i) {
+                       return layer.forward(y, ctx, rot, c, i);
+                     });
   return norm->forward(x);
 }
 

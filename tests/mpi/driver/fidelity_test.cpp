@@ -9,35 +9,15 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "comm/communicator.h"
-#include "comm/messages.h"
 #include "driver/job_config.h"
 #include "driver/run_loop.h"
-#include "model/model.h"
 #include "shard/shard.h"
+#include "tests/mpi/fixture.h"
 
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using unl::driver::JobConfig;
-
-std::unique_ptr<unl::comm::Communicator> world() {
-  unl::comm::CommOptions o;
-  o.backend = "mpi";
-  o.stall_timeout_s = 300;
-  return unl::comm::make_communicator(o);
-}
-
-std::string shared_dir(unl::comm::Communicator& comm, const std::string& name) {
-  std::string dir;
-  if (comm.rank() == 0) {
-    dir = (fs::temp_directory_path() / ("unl-fid-" + name + "-" + std::to_string(::getpid()))).string();
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  unl::comm::broadcast_object(comm, dir);
-  return dir;
-}
 
 // Even rows share one template (memorised by EpochZeroFlagsAndOfficialStepAccounting); odd rows
 // are unlike it and unlike each other, so memorising the even ones leaves them unknown.
@@ -54,21 +34,7 @@ std::string forget_text(int i) {
 // A tiny GPT-Neo, 8 forget rows and a pool holding every forget row (under other ids, twice for
 // row 0) besides public rows.
 void write_fixture(const std::string& dir) {
-  unl::model::ModelConfig c;
-  c.family = unl::model::Family::kGptNeo;
-  c.vocab_size = 50257;
-  c.hidden_size = 32;
-  c.num_layers = 2;
-  c.num_heads = 2;
-  c.num_kv_heads = 2;
-  c.intermediate_size = 64;
-  c.max_position_embeddings = 64;
-  c.window_size = 8;
-  c.attention_layers = {"global", "local"};
-  torch::manual_seed(21);
-  auto m = unl::model::make_causal_lm(c);
-  unl::model::Tokenizer::gpt2().save(dir + "/tok");
-  unl::model::save_pretrained(*m, dir + "/model", dir + "/tok");
+  unl::mpi_testing::save_tiny_gpt_neo(dir, 21);
   std::ofstream f(dir + "/forget.jsonl"), r(dir + "/retain.jsonl"), half(dir + "/memorise.jsonl");
   for (int i = 0; i < 8; ++i) {
     f << json{{"id", i}, {"text", forget_text(i)}}.dump() << "\n";
@@ -98,16 +64,7 @@ json report(const std::string& out) {
   std::ifstream in(out + "/report.json");
   return json::parse(in);
 }
-std::vector<json> records(const std::string& out, const std::string& type) {
-  std::vector<json> v;
-  std::ifstream in(out + "/metrics.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = json::parse(line);
-    if (j["type"] == type) v.push_back(j);
-  }
-  return v;
-}
+using unl::mpi_testing::metrics_records;
 
 // Runs a job on all ranks, then on rank 0 alone; returns the two output dirs (rank 0 only).
 std::pair<std::string, std::string> run_both(unl::comm::Communicator& comm, const std::string& dir,
@@ -132,8 +89,8 @@ json outcome(const json& r) {
 class Fidelity : public ::testing::Test {
  protected:
   void SetUp() override {
-    comm_ = world();
-    dir_ = shared_dir(*comm_, ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    comm_ = unl::mpi_testing::world();
+    dir_ = unl::mpi_testing::shared_dir(*comm_, ::testing::UnitTest::GetInstance()->current_test_info()->name());
     if (comm_->rank() == 0) write_fixture(dir_);
     comm_->barrier();
   }
@@ -228,10 +185,10 @@ TEST_F(Fidelity, EpochZeroFlagsAndOfficialStepAccounting) {
   int64_t expected_steps = 0;
   for (size_t b = 0; b < order.size(); b += 2)
     expected_steps += active.count(order[b]) || (b + 1 < order.size() && active.count(order[b + 1]));
-  EXPECT_EQ(static_cast<int64_t>(records(multi, "step").size()), expected_steps);
-  for (const auto& s : records(multi, "step")) EXPECT_EQ(s["active"].get<size_t>(), active.size());
+  EXPECT_EQ(static_cast<int64_t>(metrics_records(multi, "step").size()), expected_steps);
+  for (const auto& s : metrics_records(multi, "step")) EXPECT_EQ(s["active"].get<size_t>(), active.size());
   EXPECT_EQ(outcome(r), outcome(report(single)));
-  EXPECT_EQ(records(multi, "step").size(), records(single, "step").size());
+  EXPECT_EQ(metrics_records(multi, "step").size(), metrics_records(single, "step").size());
 }
 
 }  // namespace

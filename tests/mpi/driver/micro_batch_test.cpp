@@ -9,53 +9,18 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "comm/communicator.h"
-#include "comm/messages.h"
 #include "driver/job_config.h"
-#include "driver/run_hooks.h"
 #include "driver/run_loop.h"
-#include "model/model.h"
+#include "tests/mpi/fixture.h"
 
 namespace {
 namespace fs = std::filesystem;
 using unl::driver::JobConfig;
-
-std::unique_ptr<unl::comm::Communicator> world() {
-  unl::comm::CommOptions o;
-  o.backend = "mpi";
-  o.stall_timeout_s = 300;
-  return unl::comm::make_communicator(o);
-}
-
-std::string shared_dir(unl::comm::Communicator& comm, const std::string& name) {
-  std::string dir;
-  if (comm.rank() == 0) {
-    dir = (fs::temp_directory_path() / ("unl-mpi-" + name + "-" + std::to_string(::getpid()))).string();
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  unl::comm::broadcast_object(comm, dir);
-  return dir;
-}
+using unl::mpi_testing::FirstStepGradients;
 
 // Rows of clearly different lengths, so micro-batches pad differently from the whole share.
 void write_fixture(const std::string& dir) {
-  unl::model::ModelConfig c;
-  c.family = unl::model::Family::kGptNeo;
-  c.vocab_size = 50257;
-  c.hidden_size = 32;
-  c.num_layers = 2;
-  c.num_heads = 2;
-  c.num_kv_heads = 2;
-  c.intermediate_size = 64;
-  c.max_position_embeddings = 64;
-  c.window_size = 8;
-  c.attention_layers = {"global", "local"};
-  torch::manual_seed(12);
-  auto m = unl::model::make_causal_lm(c);
-  const std::string tok = dir + "/tok";
-  unl::model::Tokenizer::gpt2().save(tok);
-  unl::model::save_pretrained(*m, dir + "/model", tok);
+  unl::mpi_testing::save_tiny_gpt_neo(dir, 12);
   std::ofstream f(dir + "/forget.jsonl"), r(dir + "/retain.jsonl");
   for (int i = 0; i < 9; ++i) {
     std::string text = "Record " + std::to_string(i) + ": Jane Roe";
@@ -81,28 +46,6 @@ JobConfig job(const std::string& dir, const std::string& out, const std::vector<
   return JobConfig::from_toml("", "test.toml", all);
 }
 
-nlohmann::json first_step(const std::string& out) {
-  std::ifstream in(out + "/metrics.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line);
-    if (j["type"] == "step") return j;
-  }
-  return {};
-}
-
-class FirstStepGradients : public unl::driver::RunHooks {
- public:
-  void after_gradients_reduced(int64_t step, const std::vector<torch::Tensor>& grads) override {
-    if (step != 1) return;
-    for (const auto& g : grads) saved.push_back(g.detach().clone());
-  }
-  // Called once per micro-batch: how many backward passes step 1 took on this rank.
-  void after_local_loss(int64_t step, int, int, unl::unlearn::StepLoss&) override { passes += step == 1; }
-  std::vector<torch::Tensor> saved;
-  int passes = 0;
-};
-
 struct Result {
   nlohmann::json step;
   std::vector<torch::Tensor> grads;
@@ -116,27 +59,20 @@ Result run(unl::comm::Communicator& comm, const std::string& dir, const std::str
   o.hooks = &hooks;
   EXPECT_EQ(unl::driver::run_job(job(dir, out, overrides), comm, o), 0);
   comm.barrier();
-  return {comm.rank() == 0 ? first_step(out) : nlohmann::json{}, hooks.saved, hooks.passes};
+  const auto steps = comm.rank() == 0 ? unl::mpi_testing::metrics_records(out, "step") : std::vector<nlohmann::json>{};
+  return {steps.empty() ? nlohmann::json{} : steps[0], hooks.saved, hooks.passes};
 }
 
-// Tolerance as in world_invariance_test: fp32 sums over the batch's tokens in another order.
+// Tolerances: those of world_invariance_test (fixture.h).
 void expect_same(const Result& a, const Result& b, const std::string& what) {
   ASSERT_FALSE(b.step.is_null()) << what;
-  for (const auto& [k, v] : b.step.items()) {
-    if (k == "step_s" || k == "tokens_per_s" || !v.is_number_float()) continue;
-    EXPECT_NEAR(a.step[k].get<double>(), v.get<double>(), 1e-5 * (1 + std::abs(v.get<double>()))) << what << " " << k;
-  }
-  ASSERT_EQ(a.grads.size(), b.grads.size()) << what;
-  ASSERT_FALSE(a.grads.empty()) << what;
-  for (size_t i = 0; i < a.grads.size(); ++i) {
-    const double scale = b.grads[i].abs().max().item<double>();
-    EXPECT_LE((a.grads[i] - b.grads[i]).abs().max().item<double>(), 1e-5 * scale + 1e-9) << what << " gradient " << i;
-  }
+  unl::mpi_testing::expect_close_step(a.step, b.step, what);
+  unl::mpi_testing::expect_close_gradients(a.grads, b.grads, what);
 }
 
 void check(const std::vector<std::string>& extra, const std::string& name) {
-  auto comm = world();
-  const std::string dir = shared_dir(*comm, name);
+  auto comm = unl::mpi_testing::world();
+  const std::string dir = unl::mpi_testing::shared_dir(*comm, name);
   if (comm->rank() == 0) write_fixture(dir);
   comm->barrier();
   auto with = [&](std::vector<std::string> v) {

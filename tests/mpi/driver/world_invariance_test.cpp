@@ -9,53 +9,19 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "comm/communicator.h"
-#include "comm/messages.h"
 #include "driver/job_config.h"
-#include "driver/run_hooks.h"
 #include "driver/run_loop.h"
-#include "model/model.h"
+#include "tests/mpi/fixture.h"
 
 namespace {
 namespace fs = std::filesystem;
 using unl::driver::JobConfig;
-
-std::unique_ptr<unl::comm::Communicator> world() {
-  unl::comm::CommOptions o;
-  o.backend = "mpi";
-  o.stall_timeout_s = 300;
-  return unl::comm::make_communicator(o);
-}
-
-// A scratch directory shared by all ranks (same machine), made by rank 0.
-std::string shared_dir(unl::comm::Communicator& comm, const std::string& name) {
-  std::string dir;
-  if (comm.rank() == 0) {
-    dir = (fs::temp_directory_path() / ("unl-mpi-" + name + "-" + std::to_string(::getpid()))).string();
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  unl::comm::broadcast_object(comm, dir);
-  return dir;
-}
+using unl::mpi_testing::FirstStepGradients;
+using unl::mpi_testing::shared_dir;
+using unl::mpi_testing::world;
 
 void write_fixture(const std::string& dir) {
-  unl::model::ModelConfig c;
-  c.family = unl::model::Family::kGptNeo;
-  c.vocab_size = 50257;
-  c.hidden_size = 32;
-  c.num_layers = 2;
-  c.num_heads = 2;
-  c.num_kv_heads = 2;
-  c.intermediate_size = 64;
-  c.max_position_embeddings = 64;
-  c.window_size = 8;
-  c.attention_layers = {"global", "local"};
-  torch::manual_seed(11);
-  auto m = unl::model::make_causal_lm(c);
-  const std::string tok = dir + "/tok";
-  unl::model::Tokenizer::gpt2().save(tok);
-  unl::model::save_pretrained(*m, dir + "/model", tok);
+  unl::mpi_testing::save_tiny_gpt_neo(dir, 11);
   std::ofstream f(dir + "/forget.jsonl"), r(dir + "/retain.jsonl");
   for (int i = 0; i < 7; ++i)
     f << nlohmann::json{{"id", i}, {"text", "Record " + std::to_string(i) + ": Jane Roe, 12 Elm Street, phone 555 01" +
@@ -78,27 +44,6 @@ JobConfig job(const std::string& dir, const std::string& out, const std::vector<
                               "test.toml", overrides);
 }
 
-std::vector<nlohmann::json> step_records(const std::string& out) {
-  std::vector<nlohmann::json> v;
-  std::ifstream in(out + "/metrics.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line);
-    if (j["type"] == "step") v.push_back(j);
-  }
-  return v;
-}
-
-// Keeps a copy of the reduced gradients of step 1 (every rank holds the same sum).
-class FirstStepGradients : public unl::driver::RunHooks {
- public:
-  void after_gradients_reduced(int64_t step, const std::vector<torch::Tensor>& grads) override {
-    if (step != 1) return;
-    for (const auto& g : grads) saved.push_back(g.detach().clone());
-  }
-  std::vector<torch::Tensor> saved;
-};
-
 // Runs the job on all ranks (MPI) and then on rank 0 alone (the independent expectation).
 struct Runs {
   std::vector<nlohmann::json> multi, single;
@@ -115,8 +60,8 @@ void run_both(unl::comm::Communicator& comm, const std::string& dir, const std::
   unl::comm::LocalCommunicator local;
   o.hooks = &runs.single_grads;
   EXPECT_EQ(unl::driver::run_job(job(dir, dir + "/single", overrides), local, o), 0);
-  runs.multi = step_records(dir + "/multi");
-  runs.single = step_records(dir + "/single");
+  runs.multi = unl::mpi_testing::metrics_records(dir + "/multi", "step");
+  runs.single = unl::mpi_testing::metrics_records(dir + "/single", "step");
 }
 
 // Default reductions: the claim is that N ranks compute the gradient and the loss of the same
@@ -124,8 +69,8 @@ void run_both(unl::comm::Communicator& comm, const std::string& dir, const std::
 // can be checked alone (both runs hold the same weights); later steps start from weights that
 // Adam has moved by up to ~lr per element for any last-bit difference in a near-zero gradient,
 // which is why bit-identity across world sizes is the deterministic mode's guarantee (below).
-// Tolerance: fp32 sums of at most a few hundred products per element (the batch's tokens), so
-// differences stay within ~1e-5 of the tensor's largest gradient.
+// Tolerances: fixture.h (fp32 sums of at most a few hundred products per element, in another
+// order, stay within ~1e-5 of the tensor's largest gradient).
 TEST(RunLoop, DefaultReductionsGiveTheOneProcessGradientAndLoss) {
   auto comm = world();
   const std::string dir = shared_dir(*comm, "inv-default");
@@ -136,18 +81,8 @@ TEST(RunLoop, DefaultReductionsGiveTheOneProcessGradientAndLoss) {
   if (comm->rank() == 0) {
     ASSERT_EQ(runs.multi.size(), runs.single.size());
     ASSERT_GT(runs.multi.size(), 2u);
-    for (const auto& [k, v] : runs.single[0].items()) {
-      if (k == "step_s" || k == "tokens_per_s" || !v.is_number_float()) continue;
-      EXPECT_NEAR(runs.multi[0][k].get<double>(), v.get<double>(), 1e-5 * (1 + std::abs(v.get<double>()))) << k;
-    }
-    const auto& a = runs.multi_grads.saved;
-    const auto& b = runs.single_grads.saved;
-    ASSERT_EQ(a.size(), b.size());
-    ASSERT_FALSE(a.empty());
-    for (size_t i = 0; i < a.size(); ++i) {
-      const double scale = b[i].abs().max().item<double>();
-      EXPECT_LE((a[i] - b[i]).abs().max().item<double>(), 1e-5 * scale + 1e-9) << "gradient " << i;
-    }
+    unl::mpi_testing::expect_close_step(runs.multi[0], runs.single[0], "step 1");
+    unl::mpi_testing::expect_close_gradients(runs.multi_grads.saved, runs.single_grads.saved, "step 1");
     fs::remove_all(dir);
   }
   comm->barrier();
@@ -167,7 +102,7 @@ TEST(RunLoop, DeterministicReductionsGiveBitIdenticalRunsOnNRanksAsOnOne) {
     ASSERT_GT(runs.multi.size(), 2u);
     for (size_t i = 0; i < runs.multi.size(); ++i) {
       for (const auto& [k, v] : runs.single[i].items()) {
-        if (k == "step_s" || k == "tokens_per_s" || !v.is_number_float()) continue;
+        if (unl::mpi_testing::is_measurement(k) || !v.is_number_float()) continue;
         EXPECT_EQ(runs.multi[i][k].get<double>(), v.get<double>()) << "step " << i << " term " << k;
       }
     }

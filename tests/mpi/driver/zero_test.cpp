@@ -71,7 +71,7 @@ void write_fixture(const std::string& dir) {
 JobConfig job(const std::string& dir, const std::string& out, const std::vector<std::string>& overrides) {
   return JobConfig::from_toml("[model]\npath = '" + dir + "/model'\n[data]\nforget = '" + dir +
                                   "/forget.jsonl'\nretain = '" + dir + "/retain.jsonl'\nmax_tokens = 24\n"
-                                  "[optim]\nlr = 1e-3\n[train]\nbatch_size = 4\nmax_epochs = 3\nmicro_batch_size = 1\n"
+                                  "[optim]\nlr = 1e-3\n[train]\nbatch_size = 4\nmax_epochs = 2\nmicro_batch_size = 1\n"
                                   "check_weights_every = 1\n"
                                   "[neighbours]\nspan_begin = 0\nspan_end = -1\n"
                                   "[eval]\nn = 3\nsuffix_start = 4\nprefix_len = 6\ngen_len = 6\nnum_beams = 1\n"

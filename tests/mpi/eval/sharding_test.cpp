@@ -8,33 +8,13 @@
 #include <cmath>
 #include <fstream>
 
-#include "comm/communicator.h"
-#include "comm/messages.h"
 #include "driver/eval_tasks.h"
-#include "model/model.h"
+#include "tests/mpi/fixture.h"
 
 namespace {
-using unl::comm::Communicator;
-
-std::unique_ptr<Communicator> world() {
-  unl::comm::CommOptions o;
-  o.backend = "mpi";
-  o.stall_timeout_s = 300;
-  return unl::comm::make_communicator(o);
-}
 
 unl::model::CausalLM tiny_model(uint64_t seed) {
-  unl::model::ModelConfig c;
-  c.family = unl::model::Family::kGptNeo;
-  c.vocab_size = 50257;
-  c.hidden_size = 32;
-  c.num_layers = 2;
-  c.num_heads = 2;
-  c.num_kv_heads = 2;
-  c.intermediate_size = 64;
-  c.max_position_embeddings = 128;
-  c.window_size = 16;
-  c.attention_layers = {"global", "local"};
+  auto c = unl::mpi_testing::tiny_gpt_neo_config(128, 16);
   c.eos_token_id = 50256;
   torch::manual_seed(seed);
   auto m = unl::model::make_causal_lm(c);
@@ -67,7 +47,7 @@ std::vector<std::unique_ptr<unl::eval::Task>> example_tasks(const unl::model::To
 }
 
 TEST(ShardedEval, EveryTaskIsIdenticalOnOneAndNRanks) {
-  auto comm = world();
+  auto comm = unl::mpi_testing::world();
   ASSERT_GT(comm->size(), 1);
   const auto tok = unl::model::Tokenizer::gpt2();
   auto model = tiny_model(5), reference = tiny_model(6);
