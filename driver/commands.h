@@ -21,11 +21,13 @@ struct EvalArgs {
   std::string format = "auto", text_field = "text", prompt_field = "question", response_field = "answer",
               chat_template = "auto", separator = "\n";
   bool json = false;
-  // --tasks (driver/eval_tasks.h): "choice=FILE,lambada=FILE,dialogue=FILE,ppl=FILE,mia"
+  // --tasks (driver/eval_tasks.h): "choice=FILE,lambada=FILE,dialogue=FILE,ppl=FILE,mia,tofu=FILE,..."
   std::string tasks, out, reference;  // out: eval.json; reference: model for the reference MIA score
   double retain_auc = -1;             // Min-k% AUC of a retain-only model (-1: no PrivLeak)
   double min_k = 0.4;
   int64_t max_length = 512, ppl_window = 512;
+  int64_t answer_tokens = 200;  // tofu: greedy answer length for ROUGE-L
+  std::string retain_eval;      // tofu: a retain-only model's eval.json -> forget quality
 };
 
 int cmd_eval(const EvalArgs& args, comm::Communicator& comm);

@@ -55,6 +55,11 @@ TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const mo
   spec.prompt_field = cfg.prompt_field;
   spec.response_field = cfg.response_field;
   spec.separator = cfg.separator;
+  auto samples = data::load_samples_encoded(spec, text_encoder(cfg, tok), vocab_size);
+  return to_token_set(spec.path, std::move(samples));
+}
+
+data::TextEncoder text_encoder(const DataConfig& cfg, const model::Tokenizer& tok) {
   data::TextEncoder encoder;
   encoder.tokenize = [&tok](std::string_view t) { return tok.encode(t); };
   if (uses_chat_template(cfg, tok)) {
@@ -66,8 +71,14 @@ TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const mo
     // The template writes the special tokens (BOS, headers): the encode adds none.
     encoder.tokenize_rendered = [&tok](std::string_view t) { return tok.encode(t, false); };
   }
-  auto samples = data::load_samples_encoded(spec, encoder, vocab_size);
-  return to_token_set(spec.path, std::move(samples));
+  return encoder;
+}
+
+eval::QaEncodeFn qa_encoder(const DataConfig& cfg, const model::Tokenizer& tok) {
+  return [encoder = text_encoder(cfg, tok), separator = cfg.separator](const std::string& question, const std::string& answer) {
+    const auto s = data::encode_prompt_response({{"user", question}, {"assistant", answer}}, encoder, separator, "question/answer");
+    return eval::QaTokens{s.tokens, s.prompt_len};
+  };
 }
 
 bool uses_chat_template(const DataConfig& cfg, const model::Tokenizer& tok) {
