@@ -2,6 +2,7 @@
 // definitions (tests/golden/eval/make_tofu_goldens.py -> tofu_goldens.json), plus hand-checked
 // cases, the retain model's eval.json reader and the TOFU task-file reader.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
