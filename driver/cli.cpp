@@ -114,13 +114,19 @@ int cli_main(int argc, char** argv) {
   eval->add_option("--batch-size", eval_args.eval.batch_size, "Sequences per batch")->capture_default_str();
   eval->add_flag("--json", eval_args.json, "Print the report as JSON (per sample and means)");
   eval->add_option("--tasks", eval_args.eval.tasks, "Tasks instead of the EL/MA report: choice=FILE,lambada=FILE,dialogue=FILE,"
-                                                "ppl=FILE,mia (docs/evaluation.md)");
+                                                "ppl=FILE,mia,tofu=FILE,tofu_retain=FILE,tofu_options:NAME=FILE "
+                                                "(docs/evaluation.md)");
   eval->add_option("--out", eval_args.out, "With --tasks: eval.json (open-unlearning shape) + .samples.jsonl beside it");
   eval->add_option("--reference", eval_args.reference, "With mia: reference model for the reference-ratio score")
       ->check(CLI::ExistingDirectory);
   eval->add_option("--retain-auc", eval_args.retain_auc, "With mia: Min-k% AUC of a retain-only model, for PrivLeak");
+  eval->add_option("--retain-eval", eval_args.eval.retain_eval,
+                   "With tofu: the eval.json of a retain-only model on the same tasks, for forget quality")
+      ->check(CLI::ExistingFile);
+  eval->add_option("--answer-tokens", eval_args.eval.answer_tokens, "tofu: greedy answer length for ROUGE-L (at most half "
+                                                                    "of --max-length)")->capture_default_str();
   eval->add_option("--min-k", eval_args.eval.min_k, "Min-k% / Min-k%++ fraction")->capture_default_str();
-  eval->add_option("--max-length", eval_args.eval.max_length, "Tokens a choice/lambada/dialogue request may use")->capture_default_str();
+  eval->add_option("--max-length", eval_args.eval.max_length, "Tokens a choice/lambada/dialogue/tofu request may use")->capture_default_str();
   eval->add_option("--ppl-window", eval_args.eval.ppl_window, "ppl window length")->capture_default_str();
   eval->add_option("--format", eval_args.data.format, "Data format as data.format: auto, jsonl, qa, chat, npy, h5")
       ->capture_default_str()

@@ -18,7 +18,8 @@ struct EvalArgs {
   /// paths above are the eval command's own).
   DataConfig data;
   /// The options of [eval]: EL_n / continuation check, BERTScore, batch size; tasks is --tasks
-  /// (driver/eval_tasks.h: "choice=FILE,lambada=FILE,dialogue=FILE,ppl=FILE,mia").
+  /// (driver/eval_tasks.h: "choice=FILE,lambada=FILE,dialogue=FILE,ppl=FILE,mia,tofu=FILE,..."); tofu uses
+  /// answer_tokens and retain_eval (--answer-tokens, --retain-eval).
   EvalConfig eval;
   double bleu_threshold = 0.01, bertscore_threshold = 0.3;  // the official verdict
   std::string per_sample;  // JSONL file, one line per sample ("" = none)

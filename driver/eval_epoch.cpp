@@ -8,6 +8,7 @@
 
 #include "common/common.h"
 #include "driver/eval_tasks.h"
+#include "driver/inputs.h"
 
 namespace unl::driver {
 namespace fs = std::filesystem;
@@ -25,6 +26,11 @@ void set_up_eval_tasks(Job& job) {
   ro.pad_token_id = job.models.pad_id;
   ro.eos_token_id = job.in.tokenizer->eos_id();
   ro.max_new_tokens = to.reply_tokens;
+  to.answer_tokens = e.answer_tokens;
+  to.retain_eval = e.retain_eval;  // resolved against the config's directory by the loader (kPath)
+  const auto& tok = *job.in.tokenizer;
+  const bool clean = tok.clean_up_tokenization_spaces();
+  const eval::DecodeFn decode = [&tok, clean](const std::vector<int64_t>& ids) { return tok.decode(ids, true, clean); };
   for (auto spec : eval::parse_task_list(e.tasks)) {
     if (spec.kind == "mia") {
       job.policy.tasks.push_back(eval::make_mia_task(spec.name, job.in.forget.tokens, job.in.heldout.tokens, *job.in.tokenizer, to));
@@ -32,7 +38,10 @@ void set_up_eval_tasks(Job& job) {
     }
     if (!job.cfg.base_dir.empty() && !fs::path(spec.path).is_absolute())
       spec.path = (fs::path(job.cfg.base_dir) / spec.path).lexically_normal().string();
-    job.policy.tasks.push_back(eval::make_file_task(spec, *job.in.tokenizer, to));
+    if (spec.kind.rfind("tofu", 0) == 0)  // questions rendered as the run's qa data are
+      job.policy.tasks.push_back(eval::make_tofu_task(spec, qa_encoder(job.cfg.data, tok), decode, to));
+    else
+      job.policy.tasks.push_back(eval::make_file_task(spec, tok, to));
   }
 }
 

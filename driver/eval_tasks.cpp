@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -28,15 +29,24 @@ namespace fs = std::filesystem;
 std::vector<eval::Output> run_task_sharded(comm::Communicator& comm, model::CausalLMImpl& model,
                                            const eval::Task& task, const eval::RunnerOptions& options) {
   const auto& requests = task.requests();
-  std::vector<int64_t> lengths;
-  for (const auto& r : requests) lengths.push_back(r.length());
-  const auto plan = eval::plan_batches(lengths, options.batch_size);
+  // One plan per request kind (in RequestKind order), each a pure function of its requests'
+  // lengths, concatenated; ranks take contiguous blocks of the whole list.
+  std::vector<std::pair<eval::RequestKind, std::vector<int64_t>>> plan;
+  for (auto kind : {eval::RequestKind::kLoglik, eval::RequestKind::kScore, eval::RequestKind::kGenerate}) {
+    std::vector<int64_t> ids, lengths;
+    for (size_t i = 0; i < requests.size(); ++i)
+      if (task.kind_of(i) == kind) ids.push_back(static_cast<int64_t>(i)), lengths.push_back(requests[i].length());
+    for (auto& batch : eval::plan_batches(lengths, options.batch_size)) {
+      for (auto& k : batch) k = ids[k];
+      plan.emplace_back(kind, std::move(batch));
+    }
+  }
   auto [b, e] = shard::block_range(static_cast<int64_t>(plan.size()), comm.size(), comm.rank());
   const bool was_training = model.is_training();
   model.eval();
   std::vector<eval::Output> mine;
   for (int64_t k = b; k < e; ++k) {
-    auto part = eval::run_batch(model, task.kind(), requests, plan[k], options);
+    auto part = eval::run_batch(model, plan[k].first, requests, plan[k].second, options);
     mine.insert(mine.end(), part.begin(), part.end());
   }
   if (was_training) model.train();
@@ -73,6 +83,12 @@ std::vector<eval::MetricResult> evaluate_tasks(comm::Communicator& comm, model::
     auto r = t->results(out, with_ref ? &ref : nullptr);
     results.insert(results.end(), std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
   }
+  // TOFU's model utility: the harmonic mean over every retain / options task's components.
+  std::vector<std::string> utility;
+  for (const auto& t : tasks)
+    for (auto& n : t->utility_metrics()) utility.push_back(std::move(n));
+  if (comm.rank() == 0)
+    if (auto mu = eval::model_utility(results, utility)) results.push_back(std::move(*mu));
   return results;
 }
 
@@ -83,9 +99,13 @@ std::string samples_path_for(const std::string& out) {
 
 int cmd_eval_tasks(const EvalArgs& a, comm::Communicator& comm) {
   const auto specs = eval::parse_task_list(a.eval.tasks);
+  if (!a.eval.retain_eval.empty() &&
+      std::none_of(specs.begin(), specs.end(), [](const auto& s) { return s.kind == "tofu"; }))
+    UNL_USAGE_ERROR("--retain-eval needs a tofu task (forget quality compares its truth ratios)",
+                    "add --tasks tofu=FORGET.jsonl, or drop --retain-eval");
   if (!(a.eval.min_k > 0 && a.eval.min_k <= 1)) UNL_USAGE_ERROR("--min-k must be in (0, 1]", "e.g. --min-k 0.4 (open-unlearning's default)");
-  if (a.eval.max_length < 2 || a.eval.ppl_window < 2 || a.eval.batch_size < 1)
-    UNL_USAGE_ERROR("--max-length and --ppl-window must be >= 2, --batch-size >= 1", "see unlearn eval --help");
+  if (a.eval.max_length < 2 || a.eval.ppl_window < 2 || a.eval.batch_size < 1 || a.eval.answer_tokens < 1)
+    UNL_USAGE_ERROR("--max-length and --ppl-window must be >= 2, --batch-size and --answer-tokens >= 1", "see unlearn eval --help");
   const auto device = select_device("auto", local_rank_of(comm));
   auto loaded = model::load_pretrained(a.model, torch::kFloat32, device);
   auto tok = load_tokenizer(a.tokenizer, a.model);
@@ -107,8 +127,17 @@ int cmd_eval_tasks(const EvalArgs& a, comm::Communicator& comm) {
   ro.pad_token_id = loaded.config.pad_token_id >= 0 ? loaded.config.pad_token_id : std::max<int64_t>(loaded.config.eos_token_id, 0);
   ro.eos_token_id = tok.eos_id();
   ro.max_new_tokens = to.reply_tokens;
+  to.answer_tokens = a.eval.answer_tokens;
+  to.retain_eval = a.eval.retain_eval;
+  const auto encode = qa_encoder(a.data, tok);
+  const bool clean = tok.clean_up_tokenization_spaces();
+  const eval::DecodeFn decode = [&tok, clean](const std::vector<int64_t>& ids) { return tok.decode(ids, true, clean); };
   std::vector<std::unique_ptr<eval::Task>> tasks;
   for (const auto& s : specs) {
+    if (s.kind.rfind("tofu", 0) == 0) {
+      tasks.push_back(eval::make_tofu_task(s, encode, decode, to));
+      continue;
+    }
     if (s.kind != "mia") {
       tasks.push_back(eval::make_file_task(s, tok, to));
       continue;

@@ -59,6 +59,11 @@ data::DataSpec data_spec(const DataConfig& cfg, const std::string& path, int64_t
 TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const model::Tokenizer& tok,
                         int64_t vocab_size, int64_t limit) {
   const data::DataSpec spec = data_spec(cfg, path, limit);
+  auto samples = data::load_samples_encoded(spec, text_encoder(cfg, tok), vocab_size);
+  return to_token_set(spec.path, std::move(samples));
+}
+
+data::TextEncoder text_encoder(const DataConfig& cfg, const model::Tokenizer& tok) {
   data::TextEncoder encoder;
   encoder.tokenize = [&tok](std::string_view t) { return tok.encode(t); };
   if (uses_chat_template(cfg, tok)) {
@@ -70,8 +75,14 @@ TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const mo
     // The template writes the special tokens (BOS, headers): the encode adds none.
     encoder.tokenize_rendered = [&tok](std::string_view t) { return tok.encode(t, false); };
   }
-  auto samples = data::load_samples_encoded(spec, encoder, vocab_size);
-  return to_token_set(spec.path, std::move(samples));
+  return encoder;
+}
+
+eval::QaEncodeFn qa_encoder(const DataConfig& cfg, const model::Tokenizer& tok) {
+  return [encoder = text_encoder(cfg, tok), separator = cfg.separator](const std::string& question, const std::string& answer) {
+    const auto s = data::encode_prompt_response({{"user", question}, {"assistant", answer}}, encoder, separator, "question/answer");
+    return eval::QaTokens{s.tokens, s.prompt_len};
+  };
 }
 
 bool uses_chat_template(const DataConfig& cfg, const model::Tokenizer& tok) {

@@ -11,6 +11,7 @@
 #include "comm/communicator.h"
 #include "data/data.h"
 #include "driver/job_config.h"
+#include "eval/tasks.h"
 #include "model/model.h"
 
 namespace unl::driver {
@@ -40,6 +41,11 @@ TokenSet load_token_set(const DataConfig& cfg, const std::string& path, const mo
 /// A data set from a path with default options (eval/train subcommands).
 TokenSet load_token_set_path(const std::string& path, const model::Tokenizer& tok,
                              int64_t vocab_size, int64_t max_tokens);
+/// How load_token_set turns text into tokens under these [data] options (`tok` must outlive it).
+data::TextEncoder text_encoder(const DataConfig& cfg, const model::Tokenizer& tok);
+/// One question/answer pair rendered exactly as a `data.format = qa` line is (chat template or
+/// data.separator): for TOFU-style evaluation tasks. `tok` must outlive it.
+eval::QaEncodeFn qa_encoder(const DataConfig& cfg, const model::Tokenizer& tok);
 /// Whether qa/chat samples of this config are rendered through `tok`'s chat template.
 bool uses_chat_template(const DataConfig& cfg, const model::Tokenizer& tok);
 /// Collective. Every rank reads its inputs itself (a shared filesystem, or copies on each node):

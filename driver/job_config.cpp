@@ -97,11 +97,13 @@ const std::vector<ConfigKey>& key_table() {
       UNL_KEY(eval, batch_size, "Sequences evaluated together.", kMayChange),
       UNL_KEY(eval, bertscore_model, "BERT directory (e.g. bert-base-uncased: config.json, model.safetensors, vocab.txt) for BERTScore-F1 of the continuation; empty: BLEU only.", kFixed | kPath),
       UNL_KEY(eval, bertscore_layer, "BERTScore: hidden state after this many layers (bert-base-uncased: 9, as bert_score uses).", kFixed),
-      UNL_KEY(eval, tasks, "Evaluation tasks run before unlearning, every eval.every_epochs epochs and when the run stops, recorded in metrics.jsonl, output.dir/eval.json and the report: kind[:name]=FILE,... with kind choice, lambada, dialogue, ppl (FILE relative to this file), or mia (data.forget against data.heldout). See docs/evaluation.md. Empty: none.", kMayChange),
+      UNL_KEY(eval, tasks, "Evaluation tasks run before unlearning, every eval.every_epochs epochs and when the run stops, recorded in metrics.jsonl, output.dir/eval.json and the report: kind[:name]=FILE,... with kind choice, lambada, dialogue, ppl, tofu, tofu_retain, tofu_options (FILE relative to this file; tofu questions rendered as data.format = qa renders them), or mia (data.forget against data.heldout). See docs/evaluation.md. Empty: none.", kMayChange),
       UNL_KEY(eval, every_epochs, "Run eval.tasks after every N-th epoch (0: only before unlearning and when the run stops).", kMayChange),
       UNL_KEY(eval, min_k, "eval.tasks mia: fraction of lowest-scoring tokens Min-k% and Min-k%++ average.", kMayChange),
       UNL_KEY(eval, max_length, "eval.tasks: tokens a choice / lambada / dialogue request may use (capped by the model's positions).", kMayChange),
       UNL_KEY(eval, ppl_window, "eval.tasks ppl: non-overlapping window length in tokens.", kMayChange),
+      UNL_KEY(eval, answer_tokens, "eval.tasks tofu: greedy answer length for ROUGE-L (at most half of eval.max_length).", kMayChange),
+      UNL_KEY(eval, retain_eval, "eval.tasks tofu: eval.json of a retain-only model on the same tasks (`unlearn eval --tasks ... --out`); gives forget_quality. Empty: none.", kMayChange | kPath),
       UNL_KEY(thresholds, rule, "Per-sample verdict. official: forgotten when BLEU < thresholds.bleu or (with eval.bertscore_model) BERTScore-F1 < thresholds.bertscore; all: when every enabled check (use_bleu, use_el, use_ma) is below its threshold.", kFixed, {"official", "all"}),
       UNL_KEY(thresholds, mode, "fixed (use the values below) or calibrate (mean MA / EL_n of data.heldout).", kFixed, {"fixed", "calibrate"}),
       UNL_KEY(thresholds, ma, "tau_MA: memorisation accuracy below which a sample counts as forgotten.", kFixed),
@@ -358,11 +360,16 @@ void validate(const JobConfig& c, std::vector<std::string>& errors) {
   need(c.eval.min_k > 0 && c.eval.min_k <= 1, "'eval.min_k' must be in (0, 1]");
   need(c.eval.max_length >= 2, "'eval.max_length' must be >= 2");
   need(c.eval.ppl_window >= 2, "'eval.ppl_window' must be >= 2");
+  need(c.eval.answer_tokens >= 1, "'eval.answer_tokens' must be >= 1");
+  need(c.eval.retain_eval.empty() || !c.eval.tasks.empty(),
+       "'eval.retain_eval' needs a tofu task in 'eval.tasks' (forget quality compares its truth ratios)");
   if (!c.eval.tasks.empty()) {
     try {
       const auto tasks = eval::parse_task_list(c.eval.tasks);
       for (const auto& t : tasks)
         need(t.kind != "mia" || !c.data.heldout.empty(), "'eval.tasks' has mia, which needs 'data.heldout'");
+      need(c.eval.retain_eval.empty() || std::any_of(tasks.begin(), tasks.end(), [](const auto& t) { return t.kind == "tofu"; }),
+           "'eval.retain_eval' needs a tofu task in 'eval.tasks' (forget quality compares its truth ratios)");
     } catch (const Error& e) {
       need(false, "'eval.tasks': " + e.description());
     }

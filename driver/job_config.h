@@ -86,6 +86,8 @@ struct EvalConfig {
   double min_k = 0.4;
   int64_t max_length = 512;
   int64_t ppl_window = 512;
+  int64_t answer_tokens = 200;  // tofu: greedy answer length
+  std::string retain_eval;      // tofu: a retain-only model's eval.json (forget quality)
 };
 
 struct ThresholdsConfig {

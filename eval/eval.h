@@ -6,3 +6,4 @@
 #include "eval/task_files.h"
 #include "eval/tasks.h"
 #include "eval/text_metrics.h"
+#include "eval/tofu.h"

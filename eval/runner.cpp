@@ -90,17 +90,21 @@ std::vector<Output> run_batch(model::CausalLMImpl& model, RequestKind kind, cons
   if (batch.empty()) return out;
   if (kind == RequestKind::kGenerate) {
     std::vector<std::vector<int64_t>> prompts;
-    for (int64_t i : batch) prompts.push_back(requests.at(i).context);
+    std::vector<int64_t> budget;
+    for (int64_t i : batch) {
+      prompts.push_back(requests.at(i).context);
+      budget.push_back(requests[i].max_new_tokens > 0 ? requests[i].max_new_tokens : o.max_new_tokens);
+    }
     auto [ids, mask] = pad(prompts, o.pad_token_id, true);
     model::GenerateOptions g;
-    g.max_new_tokens = o.max_new_tokens;
+    g.max_new_tokens = *std::max_element(budget.begin(), budget.end());
     g.num_beams = 1;
     g.eos_token_id = o.eos_token_id;
     g.pad_token_id = o.pad_token_id;
     auto gen = model::generate(model, ids.to(device), mask.to(device), g).cpu().contiguous();
     auto ga = gen.accessor<int64_t, 2>();
     for (size_t r = 0; r < batch.size(); ++r)
-      for (int64_t k = 0; k < gen.size(1); ++k) {
+      for (int64_t k = 0; k < std::min<int64_t>(gen.size(1), budget[r]); ++k) {
         if (o.eos_token_id >= 0 && ga[r][k] == o.eos_token_id) break;
         out[r].tokens.push_back(ga[r][k]);
       }

@@ -19,6 +19,9 @@ enum class RequestKind { kLoglik, kScore, kGenerate };
 /// kScore: `context` is the sequence (>= 2 tokens). kGenerate: `context` is the prompt.
 struct Request {
   std::vector<int64_t> context, continuation;
+  /// kGenerate: new tokens for this request (<= 0: RunnerOptions::max_new_tokens). A batch
+  /// generates its longest budget; each row is cut to its own.
+  int64_t max_new_tokens = 0;
   int64_t length() const { return static_cast<int64_t>(context.size() + continuation.size()); }
 };
 

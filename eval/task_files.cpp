@@ -3,6 +3,7 @@
 
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -113,11 +114,43 @@ std::vector<std::string> read_ppl_file(const std::string& path) {
   return out;
 }
 
+std::vector<TofuDoc> read_tofu_file(const std::string& path, bool need_paraphrase) {
+  const std::string shape = need_paraphrase
+                                ? R"({"question": "...", "answer": "...", "paraphrased_answer": "...", "perturbed_answer": ["...", ...]})"
+                                : R"({"question": "...", "answer": "...", "perturbed_answer": ["...", ...]})";
+  std::vector<TofuDoc> out;
+  for_each_line(path, shape, [&](const json& j, const std::string& at) {
+    TofuDoc d;
+    d.question = string_field(j, "question", at, shape);
+    d.answer = string_field(j, "answer", at, shape);
+    if (need_paraphrase) d.paraphrased = string_field(j, "paraphrased_answer", at, shape);
+    UNL_CHECK(j.contains("perturbed_answer"), at + "missing field \"perturbed_answer\"", "each line must be " + shape);
+    const json& p = j["perturbed_answer"];
+    if (p.is_string()) {
+      d.perturbed.push_back(p.get<std::string>());
+    } else {
+      UNL_CHECK(p.is_array() && !p.empty(), at + "\"perturbed_answer\" must be a non-empty list of strings",
+                "each line must be " + shape);
+      for (const auto& x : p) {
+        UNL_CHECK(x.is_string(), at + "\"perturbed_answer\" must be a non-empty list of strings", "each line must be " + shape);
+        d.perturbed.push_back(x.get<std::string>());
+      }
+    }
+    UNL_CHECK(!d.question.empty(), at + "empty \"question\"", "each line must be " + shape);
+    UNL_CHECK(!d.answer.empty(), at + "empty \"answer\"", "each line must be " + shape);
+    UNL_CHECK(!need_paraphrase || !d.paraphrased.empty(), at + "empty \"paraphrased_answer\"", "each line must be " + shape);
+    for (const auto& a : d.perturbed) UNL_CHECK(!a.empty(), at + "empty perturbed answer", "each line must be " + shape);
+    out.push_back(std::move(d));
+  });
+  UNL_CHECK(!out.empty(), "TOFU task file '" + path + "' holds no row", "give at least one question/answer line");
+  return out;
+}
+
 std::vector<TaskSpec> parse_task_list(const std::string& text) {
-  static const std::set<std::string> with_file = {"choice", "lambada", "dialogue", "ppl"};
+  static const std::set<std::string> with_file = {"choice", "lambada", "dialogue", "ppl", "tofu", "tofu_retain", "tofu_options"};
   static const std::set<std::string> without_file = {"mia"};
-  const std::string hint = "write --tasks kind[:name]=FILE,... with kind choice, lambada, dialogue or ppl, or the bare "
-                           "kind mia (scores --forget against --heldout)";
+  const std::string hint = "write --tasks kind[:name]=FILE,... with kind choice, lambada, dialogue, ppl, tofu, "
+                           "tofu_retain or tofu_options, or the bare kind mia (scores --forget against --heldout)";
   std::vector<TaskSpec> out;
   std::set<std::string> names;
   std::stringstream ss(text);
@@ -130,7 +163,10 @@ std::vector<TaskSpec> parse_task_list(const std::string& text) {
     if (eq != std::string::npos) t.path = item.substr(eq + 1);
     const auto colon = head.find(':');
     t.kind = head.substr(0, colon);
-    t.name = colon == std::string::npos ? t.kind : head.substr(colon + 1);
+    static const std::map<std::string, std::string> default_names = {
+        {"tofu", "forget"}, {"tofu_retain", "retain"}, {"tofu_options", "options"}};
+    const auto dn = default_names.find(t.kind);
+    t.name = colon != std::string::npos ? head.substr(colon + 1) : dn != default_names.end() ? dn->second : t.kind;
     if (with_file.count(t.kind)) {
       if (t.path.empty()) UNL_USAGE_ERROR("--tasks: '" + item + "' names no file", hint);
     } else if (without_file.count(t.kind)) {

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "eval/stats.h"
 #include "eval/text_metrics.h"
+#include "eval/tofu.h"
 
 namespace unl::eval {
 namespace {
@@ -237,6 +238,80 @@ class MiaTask final : public Task {
   std::vector<double> zlib_;
 };
 
+class TofuTask final : public Task {
+ public:
+  TofuTask(const TaskSpec& s, const QaEncodeFn& encode, const DecodeFn& decode, const TaskOptions& o)
+      : Task(s.name),
+        role_(s.kind == "tofu" ? TofuRole::kForget : s.kind == "tofu_retain" ? TofuRole::kRetain : TofuRole::kOptions),
+        docs_(read_tofu_file(s.path, role_ != TofuRole::kOptions)),
+        decode_(decode) {
+    UNL_CHECK(o.max_length >= 2 && o.answer_tokens >= 1, "tofu: --max-length must be >= 2 and --answer-tokens >= 1",
+              "raise them");
+    if (role_ == TofuRole::kForget && !o.retain_eval.empty())
+      retain_tr_ = read_truth_ratios(o.retain_eval, name_ + "_truth_ratio");
+    // Every greedy answer gets the same budget, so a batch of them never exceeds max_length.
+    const int64_t new_tokens = std::min(o.answer_tokens, std::max<int64_t>(1, o.max_length / 2));
+    for (size_t d = 0; d < docs_.size(); ++d) {
+      const auto& doc = docs_[d];
+      const std::string at = s.path + " row " + std::to_string(d);
+      Offsets off;
+      auto add = [&](const std::string& answer, const std::string& what) {
+        const auto qa = encode(doc.question, answer);
+        UNL_CHECK(qa.prompt_len >= 1 && qa.prompt_len < static_cast<int64_t>(qa.tokens.size()),
+                  at + ": the question or the " + what + " encodes to no tokens", "give non-empty text");
+        const std::vector<int64_t> ctx(qa.tokens.begin(), qa.tokens.begin() + qa.prompt_len);
+        const std::vector<int64_t> cont(qa.tokens.begin() + qa.prompt_len, qa.tokens.end());
+        requests_.push_back(loglik_request(ctx, cont, o.max_length, at + " " + what));
+        kinds_.push_back(RequestKind::kLoglik);
+        return requests_.size() - 1;
+      };
+      off.answer = add(doc.answer, "answer");
+      if (role_ != TofuRole::kOptions) off.paraphrased = add(doc.paraphrased, "paraphrased_answer");
+      off.perturbed_begin = requests_.size();
+      for (size_t p = 0; p < doc.perturbed.size(); ++p) add(doc.perturbed[p], "perturbed_answer " + std::to_string(p));
+      off.perturbed_end = requests_.size();
+      // The greedy answer continues the question as the answer's log-likelihood reads it.
+      const auto qa = encode(doc.question, doc.answer);
+      std::vector<int64_t> prompt(qa.tokens.begin(), qa.tokens.begin() + qa.prompt_len);
+      const int64_t keep = o.max_length - new_tokens;
+      if (static_cast<int64_t>(prompt.size()) > keep) prompt.erase(prompt.begin(), prompt.end() - keep);
+      Request g{std::move(prompt), {}};
+      g.max_new_tokens = new_tokens;
+      requests_.push_back(std::move(g));
+      kinds_.push_back(RequestKind::kGenerate);
+      off.generation = requests_.size() - 1;
+      offsets_.push_back(off);
+    }
+  }
+  RequestKind kind() const override { return RequestKind::kLoglik; }
+  RequestKind kind_of(size_t i) const override { return kinds_.at(i); }
+  std::vector<std::string> utility_metrics() const override { return tofu_utility_metrics(name_, role_); }
+  std::vector<MetricResult> results(const std::vector<Output>& out, const std::vector<Output>*) const override {
+    auto ll = [&](size_t i) { return AnswerLoglik{out[i].values[0], static_cast<int64_t>(requests_[i].continuation.size())}; };
+    std::vector<TofuRowScores> rows;
+    for (const auto& off : offsets_) {
+      TofuRowScores r;
+      r.answer = ll(off.answer);
+      if (role_ != TofuRole::kOptions) r.paraphrased = ll(off.paraphrased);
+      for (size_t i = off.perturbed_begin; i < off.perturbed_end; ++i) r.perturbed.push_back(ll(i));
+      r.generation = decode_(out[off.generation].tokens);
+      rows.push_back(std::move(r));
+    }
+    return tofu_metrics(name_, role_, docs_, rows, retain_tr_);
+  }
+
+ private:
+  struct Offsets {
+    size_t answer = 0, paraphrased = 0, perturbed_begin = 0, perturbed_end = 0, generation = 0;
+  };
+  TofuRole role_;
+  std::vector<TofuDoc> docs_;
+  DecodeFn decode_;
+  std::optional<std::vector<double>> retain_tr_;
+  std::vector<RequestKind> kinds_;
+  std::vector<Offsets> offsets_;
+};
+
 }  // namespace
 
 std::unique_ptr<Task> make_file_task(const TaskSpec& spec, const model::Tokenizer& tok, const TaskOptions& options) {
@@ -244,7 +319,16 @@ std::unique_ptr<Task> make_file_task(const TaskSpec& spec, const model::Tokenize
   if (spec.kind == "lambada") return std::make_unique<LambadaTask>(spec, tok, options);
   if (spec.kind == "dialogue") return std::make_unique<DialogueTask>(spec, tok, options);
   if (spec.kind == "ppl") return std::make_unique<PplTask>(spec, tok, options);
+  if (spec.kind.rfind("tofu", 0) == 0)
+    UNL_USAGE_ERROR("task kind '" + spec.kind + "' needs a question/answer encoder", "this is a bug: call make_tofu_task");
   UNL_USAGE_ERROR("task kind '" + spec.kind + "' reads no file", "use choice, lambada, dialogue or ppl with a file");
+}
+
+std::unique_ptr<Task> make_tofu_task(const TaskSpec& spec, const QaEncodeFn& encode, const DecodeFn& decode,
+                                     const TaskOptions& options) {
+  UNL_CHECK(spec.kind == "tofu" || spec.kind == "tofu_retain" || spec.kind == "tofu_options",
+            "make_tofu_task: task kind '" + spec.kind + "' is not a TOFU kind", "this is a bug in the caller");
+  return std::make_unique<TofuTask>(spec, encode, decode, options);
 }
 
 std::unique_ptr<Task> make_mia_task(const std::string& name, const std::vector<std::vector<int64_t>>& forget,

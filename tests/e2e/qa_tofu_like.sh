@@ -3,8 +3,9 @@
 # learns the question/answer pairs of six fictitious authors (loss on the answers only), ICU on 2
 # ranks forgets two of them, and `unlearn eval --format qa` confirms the forget answers' MA / EL
 # dropped below the thresholds while the retained authors' answers stay above a stated bound.
-# Also: the per-sample check prompts with the question and compares with the answer, and a qa row
-# without its answer is refused naming the file and line.
+# Also: the per-sample check prompts with the question and compares with the answer, a qa row
+# without its answer is refused naming the file and line, and the TOFU metrics (eval --tasks tofu)
+# see the forget answers' probability and ROUGE-L fall while the retain set's stay.
 source "$(dirname "$0")/lib.sh"
 EX="$WORK/ex"
 cp -r "$SRC/examples/tofu-like" "$EX"
@@ -27,6 +28,13 @@ ma_before=$(field mean_ma "$WORK/before.json")
 retain_before=$(field mean_ma "$WORK/retain_before.json")
 awk -v m="$ma_before" 'BEGIN { exit !(m > 0.8) }' || { cat "$WORK/before.json"; fail "the model did not learn the answers (MA $ma_before)"; }
 pass "memorised: forget answer MA $ma_before, retained authors $retain_before"
+tofu_eval() {  # tofu_eval MODEL OUT.json [extra args]
+  local model=$1 out=$2; shift 2
+  "$UNL" eval --model "$model" --tasks "tofu=$EX/forget.jsonl,tofu_retain=$EX/retain.jsonl" --answer-tokens 24 \
+    --out "$out" "$@" >"$WORK/tofu.out" 2>&1 || { cat "$WORK/tofu.out"; fail "tofu eval of $model"; }
+}
+agg() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["agg_value"])' "$2" "$1"; }
+tofu_eval "$EX/out/base/final" "$WORK/tofu_before.json"
 
 # The per-sample check of a qa row: prompt = the question (+ separator), reference = the answer.
 qa_eval "$EX/out/base/final" "$EX/forget.jsonl" "$WORK/ps.json" --per-sample "$WORK/per_sample.jsonl"
@@ -57,6 +65,23 @@ awk -v m="$ma_after" -v e="$el_after" 'BEGIN { exit !(m < 0.3 && e < 0.05) }' ||
 awk -v a="$retain_after" -v b="$retain_before" 'BEGIN { exit !(a >= 0.5 * b) }' ||
   fail "retained authors' answer MA fell from $retain_before to $retain_after"
 pass "forgotten on 2 ranks: answer MA $ma_before -> $ma_after, EL3 -> $el_after; retained authors $retain_before -> $retain_after"
+
+# TOFU metrics before / after, and forget quality against the memorised model's own file (a
+# stand-in for a retain-only model: the check is that forgetting moved the truth ratios).
+mpirun_n 2 "$UNL" eval --model "$EX/out/icu/final" --tasks "tofu=$EX/forget.jsonl,tofu_retain=$EX/retain.jsonl" \
+  --answer-tokens 24 --retain-eval "$WORK/tofu_before.json" --out "$WORK/tofu_after.json" >"$WORK/tofu.out" 2>&1 ||
+  { cat "$WORK/tofu.out"; fail "tofu eval after ICU"; }
+p0=$(agg forget_Q_A_Prob "$WORK/tofu_before.json"); p1=$(agg forget_Q_A_Prob "$WORK/tofu_after.json")
+r0=$(agg forget_Q_A_ROUGE "$WORK/tofu_before.json"); r1=$(agg forget_Q_A_ROUGE "$WORK/tofu_after.json")
+u0=$(agg model_utility "$WORK/tofu_before.json"); u1=$(agg model_utility "$WORK/tofu_after.json")
+fq=$(agg forget_quality "$WORK/tofu_after.json")
+awk -v p="$p0" -v r="$r0" 'BEGIN { exit !(p > 0.5 && r > 0.7) }' ||
+  fail "the memorised model should give its forget answers high probability and ROUGE-L (prob $p0, ROUGE $r0)"
+awk -v p0="$p0" -v p1="$p1" -v r0="$r0" -v r1="$r1" 'BEGIN { exit !(p1 < 0.5 * p0 && r1 < 0.5 * r0) }' ||
+  fail "TOFU forget metrics did not fall: prob $p0 -> $p1, ROUGE $r0 -> $r1"
+awk -v u0="$u0" -v u1="$u1" 'BEGIN { exit !(u1 >= 0.5 * u0 && u0 > 0) }' || fail "model utility fell from $u0 to $u1"
+awk -v q="$fq" 'BEGIN { exit !(q >= 0 && q <= 1) }' || fail "forget quality $fq is not a p-value"
+pass "tofu: forget answer prob $p0 -> $p1, ROUGE-L $r0 -> $r1; model utility $u0 -> $u1; forget quality vs the memorised model $fq"
 
 # A qa row without its answer: refused, naming the file and line.
 head -2 "$EX/forget.jsonl" >"$WORK/bad.jsonl"
