@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <numeric>
 
 #include "common/error.h"
 #include "model/hf_io.h"
@@ -58,15 +59,7 @@ double parse_bytes(const std::string& text) {
   return v * scale;
 }
 
-int64_t count_parameters(const model::ModelConfig& config) {
-  int64_t n = 0;
-  for (const auto& [name, shape] : model::implied_parameter_shapes(config)) {
-    int64_t k = 1;
-    for (int64_t d : shape) k *= d;
-    n += k;
-  }
-  return n;
-}
+
 
 PlanModel plan_model(const std::string& dir) {
   PlanModel m;
@@ -93,6 +86,9 @@ PlanModel plan_model(const std::string& dir) {
   return m;
 }
 
+namespace {
+
+// Element count of every parameter tensor the config implies, in hf_state_dict order.
 std::vector<int64_t> parameter_numels(const model::ModelConfig& config) {
   std::vector<int64_t> numels;
   for (const auto& [name, shape] : model::implied_parameter_shapes(config)) {
@@ -102,6 +98,15 @@ std::vector<int64_t> parameter_numels(const model::ModelConfig& config) {
   }
   return numels;
 }
+
+}  // namespace
+
+int64_t count_parameters(const model::ModelConfig& config) {
+  const auto numels = parameter_numels(config);
+  return std::accumulate(numels.begin(), numels.end(), int64_t{0});
+}
+
+namespace {
 
 // Elements of one rank's slice of the flat parameter layout (what a ZeRO stage >= 1 rank keeps).
 double slice_elements(const model::ModelConfig& config, int64_t ranks) {
@@ -125,6 +130,8 @@ double largest_bucket(const std::vector<int64_t>& numels, double bucket_elems) {
   if (members > 1) largest = std::max(largest, current);
   return largest;
 }
+
+}  // namespace
 
 std::vector<PlanRow> plan_rows(const PlanModel& pm, const PlanArgs& a) {
   UNL_CHECK(a.ranks >= 1, "--ranks must be >= 1", "give the number of MPI ranks (GPUs) the job will use");

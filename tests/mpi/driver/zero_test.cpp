@@ -15,28 +15,14 @@
 #include "driver/job_config.h"
 #include "driver/run_loop.h"
 #include "model/model.h"
+#include "tests/mpi/fixture.h"
 
 namespace {
 namespace fs = std::filesystem;
 using unl::driver::JobConfig;
 
-std::unique_ptr<unl::comm::Communicator> world() {
-  unl::comm::CommOptions o;
-  o.backend = "mpi";
-  o.stall_timeout_s = 300;
-  return unl::comm::make_communicator(o);
-}
-
-std::string shared_dir(unl::comm::Communicator& comm, const std::string& name) {
-  std::string dir;
-  if (comm.rank() == 0) {
-    dir = (fs::temp_directory_path() / ("unl-zero-" + name + "-" + std::to_string(::getpid()))).string();
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  unl::comm::broadcast_object(comm, dir);
-  return dir;
-}
+using unl::mpi_testing::shared_dir;
+using unl::mpi_testing::world;
 
 // A Llama-family model (untied embeddings, several tensor shapes) so the flat layout has many
 // tensors that straddle rank slices.
@@ -109,7 +95,7 @@ class Zero : public ::testing::Test {
  protected:
   void SetUp() override {
     comm_ = world();
-    dir_ = shared_dir(*comm_, "stages");
+    dir_ = shared_dir(*comm_, "zero-stages");
     if (comm_->rank() == 0) write_fixture(dir_);
     comm_->barrier();
   }

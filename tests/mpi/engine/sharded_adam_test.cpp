@@ -7,18 +7,14 @@
 #include "comm/communicator.h"
 #include "common/error.h"
 #include "engine/sharded_adam.h"
+#include "tests/mpi/fixture.h"
 #include "unlearn/adam.h"
 
 namespace {
 
 using unl::unlearn::NamedTensors;
 
-std::unique_ptr<unl::comm::Communicator> world() {
-  unl::comm::CommOptions o;
-  o.backend = "mpi";
-  o.stall_timeout_s = 60;
-  return unl::comm::make_communicator(o);
-}
+using unl::mpi_testing::world;
 
 // Shapes chosen so tensors straddle rank slices at 2 and 3 ranks and need padding (7, 1, 130).
 const std::vector<std::vector<int64_t>> kShapes = {{7}, {33, 5}, {1}, {130}, {4, 4, 4}, {257}};
@@ -35,6 +31,20 @@ NamedTensors make_params(uint64_t seed, torch::Dtype dtype = torch::kFloat32) {
 torch::Tensor grad(size_t i, int s) {
   torch::manual_seed(1000 + 17 * s + static_cast<int64_t>(i));
   return torch::randn(kShapes[i]) * (1e-3 * (s + 1));
+}
+
+// One step of both optimisers on step s's gradients: replicated Adam on `ref`, and the sharded
+// one on its slice of the same gradients (as stage 1 takes it from the all-reduced ones).
+void step_both(unl::comm::Communicator& comm, NamedTensors& ref, unl::unlearn::Adam& adam,
+               unl::engine::ShardedAdam& sharded, int s) {
+  std::vector<torch::Tensor> grads;
+  for (size_t i = 0; i < kShapes.size(); ++i) {
+    ref[i].second.mutable_grad().copy_(grad(i, s));
+    grads.push_back(grad(i, s));
+  }
+  adam.step();
+  sharded.take_slice(grads);
+  sharded.step(comm);
 }
 
 unl::unlearn::AdamOptions options() {
@@ -54,16 +64,7 @@ TEST(ShardedAdam, StageOneStepsEqualReplicatedAdamBitForBit) {
   std::vector<torch::Tensor> targets;
   for (auto& [n, p] : model) targets.push_back(p);
   unl::engine::ShardedAdam sharded(model, targets, options(), comm->size(), comm->rank(), /*bucket_bytes=*/400);
-  for (int s = 0; s < 5; ++s) {
-    std::vector<torch::Tensor> grads;
-    for (size_t i = 0; i < kShapes.size(); ++i) {
-      ref[i].second.mutable_grad().copy_(grad(i, s));
-      grads.push_back(grad(i, s));
-    }
-    adam.step();
-    sharded.take_slice(grads);
-    sharded.step(*comm);
-  }
+  for (int s = 0; s < 5; ++s) step_both(*comm, ref, adam, sharded, s);
   for (size_t i = 0; i < kShapes.size(); ++i)
     EXPECT_TRUE(torch::equal(targets[i], ref[i].second)) << ref[i].first;
   // The optimiser state assembled at rank 0 is Adam's, under Adam's names.
@@ -144,16 +145,7 @@ TEST(ShardedAdam, StateSavedAtAnyWorldSizeLoadsHereAndBadStateIsRefused) {
   EXPECT_EQ(sharded.steps(), 0);
   sharded.load(weight, state, 3);
   EXPECT_EQ(sharded.steps(), 3);
-  for (int s = 3; s < 5; ++s) {
-    std::vector<torch::Tensor> grads;
-    for (size_t i = 0; i < kShapes.size(); ++i) {
-      ref[i].second.mutable_grad().copy_(grad(i, s));
-      grads.push_back(grad(i, s));
-    }
-    adam.step();
-    sharded.take_slice(grads);
-    sharded.step(*comm);
-  }
+  for (int s = 3; s < 5; ++s) step_both(*comm, ref, adam, sharded, s);
   for (size_t i = 0; i < kShapes.size(); ++i) {
     EXPECT_EQ(targets[i].scalar_type(), torch::kBFloat16);
     EXPECT_TRUE(torch::equal(targets[i], ref[i].second.to(torch::kBFloat16))) << ref[i].first;
